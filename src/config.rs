@@ -1,0 +1,800 @@
+//! Configuration: [`ConsentConfig`] (plain data, deserialisable), the [`ConsentLayerBuilder`]
+//! around it, and the checked, compiled [`Settings`] every request reads.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::ConsentLayer;
+use crate::catalog::{Catalog, CookieRule, NamePattern, built_in_rules};
+use crate::codec::Codec;
+use crate::consent::{Categories, Category, CategorySet, InvalidCategoryName, MAX_CATEGORIES};
+use crate::cookies::CookieFinder;
+use crate::sink::{ConsentSink, JsonLinesSink};
+
+/// Six months, as the CNIL recommends keeping a choice before asking again.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(180 * 24 * 60 * 60);
+
+/// The layer's configuration as plain data, deserialisable from JSON (or any serde format).
+///
+/// Every field has a default; [`ConsentLayerBuilder`] sets the same values from code. Nothing is
+/// checked until the layer is built.
+///
+/// ```
+/// let config: tower_consent::ConsentConfig = serde_json::from_str(r#"{
+///     "categories": ["preferences", "analytics", "marketing", "social"],
+///     "policy_revision": 2,
+///     "cookie": { "domain": "example.com" },
+///     "cookies": [{ "name": "ab_*", "category": "analytics", "service": "Our A/B tests" }]
+/// }"#).unwrap();
+/// let layer = tower_consent::ConsentLayer::builder_from(config).build().unwrap();
+/// # drop(layer);
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ConsentConfig {
+    /// The optional categories, in the order the visitor sees them. `necessary` is always there
+    /// and is not listed. Default: `preferences`, `analytics`, `marketing`.
+    pub categories: Vec<String>,
+    /// Categories that count as sale or sharing of personal data: denied while a request carries
+    /// `Sec-GPC: 1`, unless the visitor granted them while sending the signal. Default:
+    /// `marketing`.
+    pub gpc_categories: Vec<String>,
+    /// The revision of the site's cookie policy; raising it makes every earlier choice undecided,
+    /// so visitors are asked again. Default: 1.
+    pub policy_revision: u32,
+    /// The consent cookie.
+    pub cookie: CookieConfig,
+    /// The consent endpoint.
+    pub endpoint: EndpointConfig,
+    /// The site's own cookies, which take precedence over the built-in rules.
+    pub cookies: Vec<CookieDeclaration>,
+    /// What to do with a `Set-Cookie` whose cookie no rule knows. Default: allow.
+    pub unknown_cookies: UnknownCookies,
+    /// Decide everything but change nothing; log what would have been removed. Default: off.
+    pub report_only: bool,
+    /// The JSON Lines file recorded choices are appended to, unless a sink is set from code.
+    /// Default: `consent-log.jsonl` in the working directory, created on the first choice.
+    pub consent_log: PathBuf,
+}
+
+impl Default for ConsentConfig {
+    fn default() -> Self {
+        ConsentConfig {
+            categories: vec!["preferences".into(), "analytics".into(), "marketing".into()],
+            gpc_categories: vec!["marketing".into()],
+            policy_revision: 1,
+            cookie: CookieConfig::default(),
+            endpoint: EndpointConfig::default(),
+            cookies: Vec::new(),
+            unknown_cookies: UnknownCookies::Allow,
+            report_only: false,
+            consent_log: PathBuf::from("consent-log.jsonl"),
+        }
+    }
+}
+
+/// The consent cookie's name and attributes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CookieConfig {
+    /// The name, before any prefix. Default: `consent`. A secure cookie without a domain is
+    /// named `__Host-consent`; a secure one with a domain `__Secure-consent`.
+    pub name: String,
+    /// A parent domain to share the choice across subdomains (`example.com`). Default: none,
+    /// a host-only cookie.
+    pub domain: Option<String>,
+    /// Send the cookie over HTTPS only. Default: true. Turn off only for local development over
+    /// plain HTTP: browsers drop `Secure` cookies set by `http://` pages other than
+    /// `http://localhost`.
+    pub secure: bool,
+    /// How long a choice is kept, in seconds. Default: six months.
+    pub max_age_secs: u64,
+}
+
+impl Default for CookieConfig {
+    fn default() -> Self {
+        CookieConfig {
+            name: "consent".into(),
+            domain: None,
+            secure: true,
+            max_age_secs: DEFAULT_MAX_AGE.as_secs(),
+        }
+    }
+}
+
+/// The endpoint choices are posted to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct EndpointConfig {
+    /// The path. Default: `/consent`.
+    pub path: String,
+    /// The largest request body accepted, in bytes. Default: 8 KiB.
+    pub max_body_bytes: usize,
+    /// Origins (`https://www.example.com`) besides the request's own host from which choices
+    /// may be posted: needed behind a proxy that rewrites `Host`. Default: none.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            path: "/consent".into(),
+            max_body_bytes: 8 * 1024,
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// A cookie of the site's own, and its category.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CookieDeclaration {
+    /// The cookie's name, or a prefix followed by `*` (`ab_test_*`).
+    pub name: String,
+    /// Its category (`necessary` for cookies that must never be removed).
+    pub category: String,
+    /// The service that sets it, for people reading logs and the preferences page.
+    #[serde(default)]
+    pub service: Option<String>,
+}
+
+/// What to do with a cookie no rule knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UnknownCookies {
+    /// Keep it, and log one warning per cookie name so it can be declared.
+    #[default]
+    Allow,
+    /// Treat it as belonging to this category (for example `marketing`, to be strict).
+    AsCategory(String),
+}
+
+/// A configuration that cannot work. Returned by [`ConsentLayerBuilder::build`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A category name is malformed.
+    #[error(transparent)]
+    InvalidCategory(#[from] InvalidCategoryName),
+    /// A category is listed twice, or `necessary` is listed as optional.
+    #[error("category {0:?} is listed more than once (necessary is always present and is not listed)")]
+    DuplicateCategory(String),
+    /// More categories than a consent set can hold.
+    #[error("{0} categories configured; at most {max} optional categories are supported", max = MAX_CATEGORIES - 1)]
+    TooManyCategories(usize),
+    /// A setting names a category that is not configured.
+    #[error("{setting} names category {category:?}, which is not one of the configured categories")]
+    UnknownCategory {
+        /// The setting (`gpc_categories`, `cookies`, `unknown_cookies`).
+        setting: String,
+        /// The category it names.
+        category: String,
+    },
+    /// The consent cookie's name is not a valid cookie name.
+    #[error(
+        "invalid consent cookie name {0:?}: use letters, digits and !#$%&'*+-.^_`|~, without a __Host- or __Secure- prefix (added automatically)"
+    )]
+    InvalidCookieName(String),
+    /// A declared cookie name or prefix is not a valid cookie name.
+    #[error("invalid cookie name in declaration {0:?}: use letters, digits and !#$%&'*+-.^_`|~, optionally ending in *")]
+    InvalidDeclaredCookie(String),
+    /// The cookie domain is not a domain name.
+    #[error("invalid cookie domain {0:?}: expected a domain name such as example.com")]
+    InvalidCookieDomain(String),
+    /// The cookie lifetime is zero.
+    #[error("the consent cookie's max age must be at least one second")]
+    ZeroMaxAge,
+    /// The signing key is too short to be safe.
+    #[error("the signing key has {0} bytes; use at least 32 random bytes")]
+    SigningKeyTooShort(usize),
+    /// The endpoint path is not an absolute path.
+    #[error("invalid endpoint path {0:?}: expected an absolute path such as /consent, without query or fragment")]
+    InvalidEndpointPath(String),
+    /// An allowed origin is not `scheme://host[:port]`.
+    #[error("invalid allowed origin {0:?}: expected scheme://host[:port], such as https://www.example.com")]
+    InvalidOrigin(String),
+    /// The body limit is zero.
+    #[error("the endpoint's max body size must be at least one byte")]
+    ZeroBodyLimit,
+}
+
+/// Builds a [`ConsentLayer`]. Start from [`ConsentLayer::builder`].
+///
+/// ```
+/// use tower_consent::{ConsentLayer, NoopSink};
+///
+/// let layer = ConsentLayer::builder()
+///     .category("social")
+///     .policy_revision(3)
+///     .cookie("theme", "preferences")
+///     .cookie("ab_*", "analytics")
+///     .sink(NoopSink)
+///     .build()
+///     .expect("valid configuration");
+/// # drop(layer);
+/// ```
+#[must_use]
+pub struct ConsentLayerBuilder {
+    config: ConsentConfig,
+    sink: Option<Arc<dyn ConsentSink>>,
+    signing_key: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ConsentLayerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsentLayerBuilder")
+            .field("config", &self.config)
+            .field("sink", &self.sink.as_ref().map(|_| "custom"))
+            .field("signing_key", &self.signing_key.as_ref().map(|_| "set"))
+            .finish()
+    }
+}
+
+impl ConsentLayerBuilder {
+    pub(crate) fn new(config: ConsentConfig) -> Self {
+        ConsentLayerBuilder {
+            config,
+            sink: None,
+            signing_key: None,
+        }
+    }
+
+    /// Adds an optional category of the site's own after the existing ones.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().category("social").build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn category(mut self, name: impl Into<String>) -> Self {
+        self.config.categories.push(name.into());
+        self
+    }
+
+    /// Replaces the list of optional categories (default: `preferences`, `analytics`,
+    /// `marketing`).
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder()
+    ///     .categories(["analytics"])
+    ///     .gpc_categories([] as [&str; 0])
+    ///     .build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn categories<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.categories = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The categories Global Privacy Control denies (default: `marketing`).
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder()
+    ///     .gpc_categories(["analytics", "marketing"])
+    ///     .build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn gpc_categories<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.gpc_categories = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The cookie policy's revision (default 1). Raising it asks every visitor again.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().policy_revision(2).build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn policy_revision(mut self, revision: u32) -> Self {
+        self.config.policy_revision = revision;
+        self
+    }
+
+    /// The consent cookie's name before its prefix (default `consent`).
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().cookie_name("cc").build().unwrap();
+    /// assert_eq!(layer.cookie_name(), "__Host-cc");
+    /// ```
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.config.cookie.name = name.into();
+        self
+    }
+
+    /// Shares the choice with every subdomain of `domain`. Lingering tracker cookies are then
+    /// expired on this domain as well as on the host.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().cookie_domain("example.com").build().unwrap();
+    /// assert_eq!(layer.cookie_name(), "__Secure-consent");
+    /// ```
+    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
+        self.config.cookie.domain = Some(domain.into());
+        self
+    }
+
+    /// Whether the consent cookie is `Secure` (default true).
+    ///
+    /// # Warning
+    /// Turn this off only for local development over plain HTTP. On a public site the choice
+    /// would travel unencrypted and could be changed by anyone on the path.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().secure_cookie(false).build().unwrap();
+    /// assert_eq!(layer.cookie_name(), "consent");
+    /// ```
+    pub fn secure_cookie(mut self, secure: bool) -> Self {
+        self.config.cookie.secure = secure;
+        self
+    }
+
+    /// How long a choice is kept before the visitor is asked again (default six months).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let layer = tower_consent::ConsentLayer::builder()
+    ///     .max_age(Duration::from_secs(90 * 24 * 3600))
+    ///     .build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.config.cookie.max_age_secs = max_age.as_secs();
+        self
+    }
+
+    /// Signs the consent cookie with HMAC-SHA256 under this key (at least 32 bytes). A cookie
+    /// that is unsigned or signed with another key then counts as no choice.
+    ///
+    /// ```
+    /// let key = [0x5a; 32]; // in production: random bytes from a secret store
+    /// let layer = tower_consent::ConsentLayer::builder().signing_key(key).build();
+    /// assert!(layer.is_ok());
+    /// assert!(tower_consent::ConsentLayer::builder().signing_key(*b"short").build().is_err());
+    /// ```
+    pub fn signing_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.signing_key = Some(key.into());
+        self
+    }
+
+    /// The consent endpoint's path (default `/consent`).
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().endpoint_path("/privacy/choice").build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn endpoint_path(mut self, path: impl Into<String>) -> Self {
+        self.config.endpoint.path = path.into();
+        self
+    }
+
+    /// The largest consent submission accepted, in bytes (default 8 KiB).
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().max_body_bytes(2048).build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.config.endpoint.max_body_bytes = limit;
+        self
+    }
+
+    /// Accepts submissions from this origin too (`https://www.example.com`), for a site behind
+    /// a proxy that changes the `Host` header.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder()
+    ///     .allowed_origin("https://www.example.com")
+    ///     .build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn allowed_origin(mut self, origin: impl Into<String>) -> Self {
+        self.config.endpoint.allowed_origins.push(origin.into());
+        self
+    }
+
+    /// Declares a cookie of the site's own: an exact name, or a prefix ending in `*`. Site
+    /// declarations take precedence over the built-in rules; declare a cookie `necessary` to make
+    /// sure it is never removed.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder()
+    ///     .cookie("session_id", "necessary")
+    ///     .cookie("ab_*", "analytics")
+    ///     .build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn cookie(mut self, name: impl Into<String>, category: impl Into<String>) -> Self {
+        self.config.cookies.push(CookieDeclaration {
+            name: name.into(),
+            category: category.into(),
+            service: None,
+        });
+        self
+    }
+
+    /// What to do with cookies no rule knows (default: keep them and warn once per name).
+    ///
+    /// ```
+    /// use tower_consent::UnknownCookies;
+    /// let layer = tower_consent::ConsentLayer::builder()
+    ///     .unknown_cookies(UnknownCookies::AsCategory("marketing".into()))
+    ///     .build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn unknown_cookies(mut self, policy: UnknownCookies) -> Self {
+        self.config.unknown_cookies = policy;
+        self
+    }
+
+    /// Report-only mode: decide as usual, change no response, and log (at `info`) what would
+    /// have been removed or expired. For rolling the layer out on a live site.
+    ///
+    /// # Warning
+    /// In this mode tracking cookies reach visitors who refused them.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().report_only(true).build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn report_only(mut self, report_only: bool) -> Self {
+        self.config.report_only = report_only;
+        self
+    }
+
+    /// Where recorded choices go (default: a [`JsonLinesSink`] on `consent-log.jsonl`).
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().sink(tower_consent::NoopSink).build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn sink(mut self, sink: impl ConsentSink) -> Self {
+        self.sink = Some(Arc::new(sink));
+        self
+    }
+
+    /// Checks the configuration and builds the layer.
+    pub fn build(self) -> Result<ConsentLayer, ConfigError> {
+        Ok(ConsentLayer::from_settings(Arc::new(Settings::compile(
+            self.config,
+            self.sink,
+            self.signing_key,
+        )?)))
+    }
+}
+
+/// The consent cookie as configured: its full name and attributes.
+#[derive(Debug)]
+pub(crate) struct ConsentCookie {
+    pub(crate) name: String,
+    pub(crate) finder: CookieFinder,
+    pub(crate) domain: Option<String>,
+    pub(crate) secure: bool,
+    pub(crate) max_age_secs: u64,
+}
+
+/// What is done with a cookie no rule knows, compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UnknownPolicy {
+    Allow,
+    AsCategory(usize),
+}
+
+/// The checked configuration, shared by every request of a layer.
+pub(crate) struct Settings {
+    pub(crate) categories: Arc<Categories>,
+    pub(crate) codec: Codec,
+    pub(crate) catalog: Catalog,
+    pub(crate) cookie: ConsentCookie,
+    pub(crate) endpoint_path: String,
+    pub(crate) max_body_bytes: usize,
+    /// Lowercase `scheme://host[:port]`.
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) unknown: UnknownPolicy,
+    pub(crate) report_only: bool,
+    pub(crate) sink: Arc<dyn ConsentSink>,
+    /// Unknown cookie names already warned about, so each is logged once.
+    pub(crate) warned_unknown: Mutex<HashSet<Box<str>>>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("categories", &self.categories)
+            .field("cookie", &self.cookie)
+            .field("endpoint_path", &self.endpoint_path)
+            .field("report_only", &self.report_only)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    fn compile(
+        config: ConsentConfig,
+        sink: Option<Arc<dyn ConsentSink>>,
+        signing_key: Option<Vec<u8>>,
+    ) -> Result<Self, ConfigError> {
+        let categories = compile_categories(&config.categories, &config.gpc_categories)?;
+        let cookie = compile_cookie(&config.cookie)?;
+        if let Some(key) = &signing_key
+            && key.len() < 32
+        {
+            return Err(ConfigError::SigningKeyTooShort(key.len()));
+        }
+        let codec = Codec::new(
+            signing_key.as_deref(),
+            config.policy_revision,
+            cookie.max_age_secs,
+        );
+        let site_rules = config
+            .cookies
+            .iter()
+            .map(|d| {
+                let bare = d.name.strip_suffix('*').unwrap_or(&d.name);
+                if bare.is_empty() || !is_cookie_name(bare) {
+                    return Err(ConfigError::InvalidDeclaredCookie(d.name.clone()));
+                }
+                Ok(CookieRule {
+                    pattern: NamePattern::parse(&d.name),
+                    category: d.category.as_str().into(),
+                    service: d.service.as_deref().map(Into::into),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let catalog = Catalog::compile(&site_rules, &built_in_rules(), &categories, &cookie.name)
+            .map_err(|e| ConfigError::UnknownCategory {
+                setting: format!("cookies ({:?})", e.pattern),
+                category: e.category.into(),
+            })?;
+        let unknown = match &config.unknown_cookies {
+            UnknownCookies::Allow => UnknownPolicy::Allow,
+            UnknownCookies::AsCategory(name) => UnknownPolicy::AsCategory(
+                categories
+                    .index_of(name)
+                    .ok_or_else(|| ConfigError::UnknownCategory {
+                        setting: "unknown_cookies".into(),
+                        category: name.clone(),
+                    })?,
+            ),
+        };
+        let endpoint = &config.endpoint;
+        if !is_endpoint_path(&endpoint.path) {
+            return Err(ConfigError::InvalidEndpointPath(endpoint.path.clone()));
+        }
+        if endpoint.max_body_bytes == 0 {
+            return Err(ConfigError::ZeroBodyLimit);
+        }
+        let allowed_origins = endpoint
+            .allowed_origins
+            .iter()
+            .map(|o| normalize_origin(o).ok_or_else(|| ConfigError::InvalidOrigin(o.clone())))
+            .collect::<Result<_, _>>()?;
+        if !cookie.secure {
+            tracing::warn!(
+                "tower-consent: the consent cookie is not Secure; use this for local development over plain HTTP only"
+            );
+        }
+        let sink = sink.unwrap_or_else(|| Arc::new(JsonLinesSink::new(config.consent_log)));
+        Ok(Settings {
+            categories: Arc::new(categories),
+            codec,
+            catalog,
+            cookie,
+            endpoint_path: endpoint.path.clone(),
+            max_body_bytes: endpoint.max_body_bytes,
+            allowed_origins,
+            unknown,
+            report_only: config.report_only,
+            sink,
+            warned_unknown: Mutex::new(HashSet::new()),
+        })
+    }
+}
+
+fn compile_categories(optional: &[String], gpc: &[String]) -> Result<Categories, ConfigError> {
+    if optional.len() > MAX_CATEGORIES - 1 {
+        return Err(ConfigError::TooManyCategories(optional.len()));
+    }
+    let mut seen = HashSet::new();
+    let mut names = Vec::with_capacity(optional.len());
+    for name in optional {
+        let category = Category::new(name.clone())?;
+        if category == Category::NECESSARY || !seen.insert(name.as_str()) {
+            return Err(ConfigError::DuplicateCategory(name.clone()));
+        }
+        names.push(category);
+    }
+    let mut sale_share = CategorySet::EMPTY;
+    for name in gpc {
+        // Index 0 is `necessary`, which GPC cannot deny.
+        let index = names
+            .iter()
+            .position(|c| c.as_str() == name)
+            .ok_or_else(|| ConfigError::UnknownCategory {
+                setting: "gpc_categories".into(),
+                category: name.clone(),
+            })?;
+        sale_share = sale_share.with(index + 1);
+    }
+    Ok(Categories::new(names, sale_share))
+}
+
+fn compile_cookie(config: &CookieConfig) -> Result<ConsentCookie, ConfigError> {
+    let name = &config.name;
+    let prefixed = name.to_ascii_lowercase();
+    if !is_cookie_name(name) || prefixed.starts_with("__host-") || prefixed.starts_with("__secure-") {
+        return Err(ConfigError::InvalidCookieName(name.clone()));
+    }
+    let domain = match &config.domain {
+        None => None,
+        Some(d) => {
+            let d = d.strip_prefix('.').unwrap_or(d).to_ascii_lowercase();
+            if !is_domain(&d) {
+                return Err(ConfigError::InvalidCookieDomain(d));
+            }
+            Some(d)
+        }
+    };
+    if config.max_age_secs == 0 {
+        return Err(ConfigError::ZeroMaxAge);
+    }
+    let full_name = match (config.secure, &domain) {
+        (true, None) => format!("__Host-{name}"),
+        (true, Some(_)) => format!("__Secure-{name}"),
+        (false, _) => name.clone(),
+    };
+    Ok(ConsentCookie {
+        finder: CookieFinder::new(&full_name),
+        name: full_name,
+        domain,
+        secure: config.secure,
+        max_age_secs: config.max_age_secs,
+    })
+}
+
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn is_domain(domain: &str) -> bool {
+    domain.len() <= 253
+        && domain.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+fn is_endpoint_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'?' | b'#' | b'\\'))
+}
+
+/// `scheme://host[:port]`, lowercased, with the scheme's default port removed.
+pub(crate) fn normalize_origin(origin: &str) -> Option<String> {
+    let (scheme, authority) = origin.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "http" | "https")
+        || authority.is_empty()
+        || !authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+    {
+        return None;
+    }
+    let authority = authority.to_ascii_lowercase();
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+    Some(format!("{scheme}://{authority}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(builder: ConsentLayerBuilder) -> Result<ConsentLayer, ConfigError> {
+        builder.sink(crate::NoopSink).build()
+    }
+
+    #[test]
+    fn defaults_build() {
+        let layer = build(ConsentLayer::builder()).unwrap();
+        assert_eq!(layer.cookie_name(), "__Host-consent");
+    }
+
+    #[test]
+    fn each_error_is_reported() {
+        let cases: Vec<(ConsentLayerBuilder, &str)> = vec![
+            (ConsentLayer::builder().category("Bad Name"), "invalid category name"),
+            (ConsentLayer::builder().category("analytics"), "more than once"),
+            (ConsentLayer::builder().category("necessary"), "more than once"),
+            (
+                ConsentLayer::builder().categories((0..64).map(|i| format!("c{i}"))),
+                "at most 63",
+            ),
+            (ConsentLayer::builder().gpc_categories(["ads"]), "gpc_categories names category \"ads\""),
+            (ConsentLayer::builder().cookie("x", "ads"), "cookies"),
+            (ConsentLayer::builder().cookie("a b", "analytics"), "invalid cookie name in declaration"),
+            (ConsentLayer::builder().cookie("*", "analytics"), "invalid cookie name in declaration"),
+            (
+                ConsentLayer::builder().unknown_cookies(UnknownCookies::AsCategory("ads".into())),
+                "unknown_cookies",
+            ),
+            (ConsentLayer::builder().cookie_name("a;b"), "invalid consent cookie name"),
+            (ConsentLayer::builder().cookie_name("__Host-x"), "invalid consent cookie name"),
+            (ConsentLayer::builder().cookie_domain("exa mple.com"), "invalid cookie domain"),
+            (ConsentLayer::builder().max_age(Duration::ZERO), "max age"),
+            (ConsentLayer::builder().signing_key(vec![1; 31]), "31 bytes"),
+            (ConsentLayer::builder().endpoint_path("consent"), "invalid endpoint path"),
+            (ConsentLayer::builder().endpoint_path("//evil"), "invalid endpoint path"),
+            (ConsentLayer::builder().endpoint_path("/c?x=1"), "invalid endpoint path"),
+            (ConsentLayer::builder().allowed_origin("example.com"), "invalid allowed origin"),
+            (ConsentLayer::builder().allowed_origin("ftp://example.com"), "invalid allowed origin"),
+            (ConsentLayer::builder().max_body_bytes(0), "max body size"),
+        ];
+        for (builder, expected) in cases {
+            let err = build(builder).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err:?} should mention {expected:?}");
+        }
+    }
+
+    #[test]
+    fn cookie_name_prefixes() {
+        let host = build(ConsentLayer::builder()).unwrap();
+        assert_eq!(host.cookie_name(), "__Host-consent");
+        let secure = build(ConsentLayer::builder().cookie_domain(".Example.com")).unwrap();
+        assert_eq!(secure.cookie_name(), "__Secure-consent");
+        let dev = build(ConsentLayer::builder().secure_cookie(false).cookie_domain("a.test")).unwrap();
+        assert_eq!(dev.cookie_name(), "consent");
+    }
+
+    #[test]
+    fn origins_are_normalized() {
+        assert_eq!(
+            normalize_origin("HTTPS://WWW.Example.com:443").as_deref(),
+            Some("https://www.example.com")
+        );
+        assert_eq!(
+            normalize_origin("http://localhost:8080").as_deref(),
+            Some("http://localhost:8080")
+        );
+        assert_eq!(normalize_origin("https://a.com/path"), None);
+        assert_eq!(normalize_origin("null"), None);
+    }
+
+    #[test]
+    fn config_deserializes_from_json_and_rejects_unknown_keys() {
+        let config: ConsentConfig = serde_json::from_str(
+            r#"{"policy_revision": 4, "unknown_cookies": {"as_category": "marketing"},
+                "cookie": {"secure": false}, "report_only": true}"#,
+        )
+        .unwrap();
+        assert_eq!(config.policy_revision, 4);
+        assert_eq!(config.unknown_cookies, UnknownCookies::AsCategory("marketing".into()));
+        assert!(build(ConsentLayer::builder_from(config)).is_ok());
+        let err = serde_json::from_str::<ConsentConfig>(r#"{"polcy_revision": 4}"#).unwrap_err();
+        assert!(err.to_string().contains("polcy_revision"), "{err}");
+    }
+}

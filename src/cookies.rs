@@ -1,0 +1,150 @@
+//! Reading cookie names and values out of `Cookie` and `Set-Cookie` header values, as bytes,
+//! without building a jar: the layer needs one cookie by name, or each name once.
+
+use http::HeaderMap;
+use http::header::{COOKIE, SET_COOKIE};
+use memchr::memmem;
+
+/// Each `name=value` pair of every `Cookie` header in `headers`, in order. Pieces without `=`
+/// are skipped; surrounding spaces are trimmed; nothing is decoded.
+pub(crate) fn request_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&[u8], &[u8])> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|b| *b == b';'))
+        .filter_map(|pair| {
+            let eq = memchr::memchr(b'=', pair)?;
+            Some((trim(&pair[..eq]), trim(&pair[eq + 1..])))
+        })
+}
+
+/// Finds the values of one cookie in `Cookie` headers by jumping to `name=` with `memmem`.
+#[derive(Clone, Debug)]
+pub(crate) struct CookieFinder {
+    /// `name=`
+    needle: memmem::Finder<'static>,
+}
+
+impl CookieFinder {
+    pub(crate) fn new(name: &str) -> Self {
+        let needle = format!("{name}=").into_bytes();
+        CookieFinder {
+            needle: memmem::Finder::new(&needle).into_owned(),
+        }
+    }
+
+    /// Every value of the cookie, in header order (a request may carry several cookies of one
+    /// name, set for other paths or domains). Surrounding double quotes are removed.
+    pub(crate) fn values<'h>(&'h self, headers: &'h HeaderMap) -> impl Iterator<Item = &'h [u8]> {
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .flat_map(move |header| self.values_in(header.as_bytes()))
+    }
+
+    fn values_in<'h>(&'h self, header: &'h [u8]) -> impl Iterator<Item = &'h [u8]> + 'h {
+        let needle_len = self.needle.needle().len();
+        self.needle.find_iter(header).filter_map(move |at| {
+            let at_pair_start = header[..at]
+                .iter()
+                .rev()
+                .find(|b| **b != b' ' && **b != b'\t')
+                .is_none_or(|b| *b == b';');
+            if !at_pair_start {
+                return None;
+            }
+            let rest = &header[at + needle_len..];
+            let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
+            Some(unquote(trim(&rest[..end])))
+        })
+    }
+}
+
+/// The cookie name a `Set-Cookie` value sets, if it has one that can be read: the bytes before
+/// the first `=`, trimmed, non-empty and free of separators. A value that a browser would read
+/// as a nameless cookie gives `None`.
+pub(crate) fn set_cookie_name(value: &[u8]) -> Option<&str> {
+    let end = memchr::memchr2(b'=', b';', value)?;
+    if value[end] != b'=' {
+        return None;
+    }
+    let name = trim(&value[..end]);
+    if name.is_empty() || !name.iter().all(|b| is_token_byte(*b)) {
+        return None;
+    }
+    std::str::from_utf8(name).ok()
+}
+
+/// Whether any `Set-Cookie` header is present at all, to skip filtering cheaply.
+pub(crate) fn has_set_cookie(headers: &HeaderMap) -> bool {
+    headers.contains_key(SET_COOKIE)
+}
+
+/// RFC 9110 token characters: what a cookie name may hold.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    bytes.trim_ascii()
+}
+
+fn unquote(value: &[u8]) -> &[u8] {
+    match value {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(values: &[&'static [u8]]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(COOKIE, HeaderValue::from_bytes(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn finds_values_only_at_pair_starts() {
+        let finder = CookieFinder::new("consent");
+        let map = headers(&[
+            b"xconsent=1; a=consent=2;consent=3",
+            b"  consent = 4 ; consent=\"5\"",
+            b"consent=",
+        ]);
+        let found: Vec<&[u8]> = finder.values(&map).collect();
+        // `consent = 4` has a space before `=`, which is not the cookie `consent`.
+        assert_eq!(found, [&b"3"[..], b"5", b""]);
+    }
+
+    #[test]
+    fn pairs_skip_pieces_without_equals() {
+        let map = headers(&[b"a=1; junk; b = 2 ;=3", b"\xff\xfe=\x80"]);
+        let pairs: Vec<_> = request_pairs(&map).collect();
+        assert_eq!(
+            pairs,
+            [
+                (&b"a"[..], &b"1"[..]),
+                (b"b", b"2"),
+                (b"", b"3"),
+                (b"\xff\xfe", b"\x80")
+            ]
+        );
+    }
+
+    #[test]
+    fn set_cookie_names() {
+        assert_eq!(set_cookie_name(b"_ga=GA1.1; Path=/"), Some("_ga"));
+        assert_eq!(set_cookie_name(b" sid =x"), Some("sid"));
+        assert_eq!(set_cookie_name(b"nameless"), None);
+        assert_eq!(set_cookie_name(b"=value"), None);
+        assert_eq!(set_cookie_name(b"a b=c"), None);
+        assert_eq!(set_cookie_name(b"flag; a=b"), None);
+        assert_eq!(set_cookie_name(b"\xff=1"), None);
+    }
+}

@@ -1,0 +1,163 @@
+//! [`ResponseFuture`]: the inner service's response with its headers filtered, or the consent
+//! endpoint's own answer once the submission has been read.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::header::{COOKIE, HeaderName};
+use http::{Response, StatusCode, request};
+use http_body::Body;
+use pin_project_lite::pin_project;
+
+use crate::ConsentBody;
+use crate::config::Settings;
+use crate::consent::CategorySet;
+use crate::endpoint::{self, Format};
+use crate::headers;
+
+pin_project! {
+    /// Response future of [`ConsentService`](crate::ConsentService).
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        kind: Kind<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, B> {
+        Inner {
+            #[pin]
+            future: F,
+            filter: ResponseFilter,
+        },
+        Endpoint {
+            #[pin]
+            body: B,
+            read: EndpointRead,
+        },
+        Answered {
+            response: Option<Response<Bytes>>,
+        },
+    }
+}
+
+/// What the endpoint keeps while it reads a submission.
+struct EndpointRead {
+    parts: request::Parts,
+    format: Format,
+    buffer: BytesMut,
+    settings: Arc<Settings>,
+}
+
+/// What the response's headers are filtered with.
+pub(crate) struct ResponseFilter {
+    settings: Arc<Settings>,
+    allowed: CategorySet,
+    /// Cookies the request carries that the visitor has not allowed: expired in the response.
+    lingering: Vec<Box<str>>,
+}
+
+impl ResponseFilter {
+    pub(crate) fn new(settings: Arc<Settings>, allowed: CategorySet, lingering: Vec<Box<str>>) -> Self {
+        ResponseFilter {
+            settings,
+            allowed,
+            lingering,
+        }
+    }
+
+    fn apply(&self, headers: &mut http::HeaderMap) {
+        let settings = &*self.settings;
+        let filtered = headers::filter_set_cookies(headers, settings, self.allowed);
+        headers::expire_cookies(headers, settings, &self.lingering);
+        let changed_by_consent = filtered.depends_on_consent || !self.lingering.is_empty();
+        if changed_by_consent && !settings.report_only {
+            headers::add_vary(headers, COOKIE);
+            if settings.categories.sale_share() != CategorySet::EMPTY {
+                headers::add_vary(headers, HeaderName::from_static("sec-gpc"));
+            }
+        }
+    }
+}
+
+impl<F, B> ResponseFuture<F, B> {
+    pub(crate) fn inner(future: F, filter: ResponseFilter) -> Self {
+        ResponseFuture {
+            kind: Kind::Inner { future, filter },
+        }
+    }
+
+    pub(crate) fn endpoint(
+        parts: request::Parts,
+        body: B,
+        format: Format,
+        settings: Arc<Settings>,
+    ) -> Self {
+        let read = EndpointRead {
+            parts,
+            format,
+            buffer: BytesMut::new(),
+            settings,
+        };
+        ResponseFuture {
+            kind: Kind::Endpoint { body, read },
+        }
+    }
+
+    pub(crate) fn answered(response: Response<Bytes>) -> Self {
+        ResponseFuture {
+            kind: Kind::Answered {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<F, B, ResBody, E> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    B: Body,
+{
+    type Output = Result<Response<ConsentBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future, filter } => {
+                let mut response = ready!(future.poll(cx))?;
+                filter.apply(response.headers_mut());
+                Poll::Ready(Ok(response.map(ConsentBody::inner)))
+            }
+            KindProj::Endpoint { mut body, read } => loop {
+                let response = match ready!(body.as_mut().poll_frame(cx)) {
+                    Some(Ok(frame)) => {
+                        // Trailers carry nothing the endpoint reads.
+                        let Ok(data) = frame.into_data() else {
+                            continue;
+                        };
+                        if read.buffer.len() + data.remaining() <= read.settings.max_body_bytes {
+                            read.buffer.put(data);
+                            continue;
+                        }
+                        endpoint::too_large(&read.settings)
+                    }
+                    Some(Err(_)) => endpoint::unreadable_body(),
+                    None => endpoint::answer(&read.parts, read.format, &read.buffer, &read.settings),
+                };
+                return Poll::Ready(Ok(response.map(ConsentBody::full)));
+            },
+            KindProj::Answered { response } => {
+                let response = response.take().unwrap_or_else(|| {
+                    // Polled again after completion: a caller's bug, answered without panicking.
+                    let mut response = Response::new(Bytes::new());
+                    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    response
+                });
+                Poll::Ready(Ok(response.map(ConsentBody::full)))
+            }
+        }
+    }
+}

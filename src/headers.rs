@@ -1,0 +1,280 @@
+//! Response headers: `Set-Cookie` filtering, expiry of lingering tracker cookies, and `Vary`.
+//!
+//! Everything here decides from the cookie's name alone, by the layer's [`Catalog`] rules; a
+//! `Set-Cookie` whose name cannot be read is passed through, since no rule can claim it.
+//!
+//! [`Catalog`]: crate::catalog::Catalog
+
+use http::header::{SET_COOKIE, VARY};
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::config::{Settings, UnknownPolicy};
+use crate::consent::CategorySet;
+use crate::cookies;
+
+/// The category a cookie name falls in under the layer's rules and unknown-cookie policy, or
+/// `None` for an unknown cookie that the policy allows.
+pub(crate) fn cookie_category<'s>(settings: &'s Settings, name: &str) -> Option<Category<'s>> {
+    if let Some(found) = settings.catalog.classify(name) {
+        return Some(Category {
+            index: found.category,
+            service: found.service,
+        });
+    }
+    match settings.unknown {
+        UnknownPolicy::AsCategory(index) => Some(Category {
+            index,
+            service: None,
+        }),
+        UnknownPolicy::Allow => None,
+    }
+}
+
+/// A cookie's category index, and the service that sets it where a rule names one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Category<'a> {
+    pub(crate) index: usize,
+    pub(crate) service: Option<&'a str>,
+}
+
+/// Names remembered for warnings; past this, further unknown names are not logged.
+const MAX_WARNED_NAMES: usize = 1024;
+
+fn warn_unknown_once(settings: &Settings, name: &str) {
+    let mut warned = settings
+        .warned_unknown
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if warned.len() >= MAX_WARNED_NAMES || warned.contains(name) {
+        return;
+    }
+    warned.insert(name.into());
+    if warned.len() == MAX_WARNED_NAMES {
+        tracing::warn!(
+            "tower-consent: {MAX_WARNED_NAMES} unknown cookie names seen; no further ones will be logged"
+        );
+    }
+    tracing::warn!(
+        cookie = name,
+        "tower-consent: no rule knows cookie {name:?}; it is allowed. Declare it with the layer's `cookie` setting"
+    );
+}
+
+/// What filtering did to a response's headers.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Filtered {
+    /// A `Set-Cookie` of an optional category was present, kept or not: the headers depend on
+    /// the visitor's consent.
+    pub(crate) depends_on_consent: bool,
+    /// How many `Set-Cookie` headers were (or, in report-only mode, would have been) removed.
+    pub(crate) removed: usize,
+}
+
+/// Removes every `Set-Cookie` whose cookie belongs to a category outside `allowed`.
+pub(crate) fn filter_set_cookies(
+    headers: &mut HeaderMap,
+    settings: &Settings,
+    allowed: CategorySet,
+) -> Filtered {
+    let mut filtered = Filtered::default();
+    if !cookies::has_set_cookie(headers) {
+        return filtered;
+    }
+    for value in headers.get_all(SET_COOKIE) {
+        let Some(name) = cookies::set_cookie_name(value.as_bytes()) else {
+            continue;
+        };
+        let Some(category) = cookie_category(settings, name) else {
+            warn_unknown_once(settings, name);
+            continue;
+        };
+        filtered.depends_on_consent |= category.index != 0;
+        if !allowed.contains(category.index) {
+            filtered.removed += 1;
+            if settings.report_only {
+                report(settings, name, category);
+            }
+        }
+    }
+    if filtered.removed > 0 && !settings.report_only {
+        let kept: Vec<HeaderValue> = match headers.entry(SET_COOKIE) {
+            http::header::Entry::Occupied(entry) => entry
+                .remove_entry_mult()
+                .1
+                .filter(|value| {
+                    set_cookie_category(settings, value).is_none_or(|c| allowed.contains(c.index))
+                })
+                .collect(),
+            http::header::Entry::Vacant(_) => Vec::new(),
+        };
+        for value in kept {
+            headers.append(SET_COOKIE, value);
+        }
+    }
+    filtered
+}
+
+fn set_cookie_category<'s>(settings: &'s Settings, value: &HeaderValue) -> Option<Category<'s>> {
+    let name = cookies::set_cookie_name(value.as_bytes())?;
+    cookie_category(settings, name)
+}
+
+fn report(settings: &Settings, name: &str, category: Category<'_>) {
+    let category_name = settings
+        .categories
+        .name(category.index)
+        .map_or("?", |c| c.as_str());
+    tracing::info!(
+        cookie = name,
+        category = category_name,
+        service = category.service.unwrap_or("-"),
+        "tower-consent (report-only): would remove Set-Cookie {name:?}"
+    );
+}
+
+/// Names of the cookies a request carries that belong to categories outside `allowed`, each
+/// once: tracker cookies left from before a withdrawal, or from before the layer was added.
+pub(crate) fn lingering_cookies(
+    request: &HeaderMap,
+    settings: &Settings,
+    allowed: CategorySet,
+) -> Vec<Box<str>> {
+    let mut names: Vec<Box<str>> = Vec::new();
+    for (name, _) in cookies::request_pairs(request) {
+        let Ok(name) = std::str::from_utf8(name) else {
+            continue;
+        };
+        if names.iter().any(|n| &**n == name) {
+            continue;
+        }
+        if cookie_category(settings, name).is_some_and(|c| !allowed.contains(c.index)) {
+            names.push(name.into());
+        }
+    }
+    names
+}
+
+/// Appends `Set-Cookie` headers that make the browser delete each named cookie: host-only, and
+/// on the configured parent domain too. A cookie set with another `Path` than `/` cannot be
+/// reached this way, since the request does not say which path it was set with.
+pub(crate) fn expire_cookies(headers: &mut HeaderMap, settings: &Settings, names: &[Box<str>]) {
+    for name in names {
+        if settings.report_only {
+            tracing::info!(
+                cookie = &**name,
+                "tower-consent (report-only): would expire lingering cookie {name:?}"
+            );
+            continue;
+        }
+        let secure = settings.cookie.secure
+            || name.starts_with("__Secure-")
+            || name.starts_with("__Host-");
+        let host_only = deletion(name, None, secure);
+        // `__Host-` cookies cannot have a domain, so only the host-only deletion applies.
+        let on_domain = settings
+            .cookie
+            .domain
+            .as_deref()
+            .filter(|_| !name.starts_with("__Host-"))
+            .map(|domain| deletion(name, Some(domain), secure));
+        for value in [Some(host_only), on_domain].into_iter().flatten() {
+            // A name with bytes no header may carry was never settable; skip it.
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.append(SET_COOKIE, value);
+            }
+        }
+    }
+}
+
+fn deletion(name: &str, domain: Option<&str>, secure: bool) -> String {
+    let mut cookie = cookie::Cookie::build((name, ""))
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .secure(secure);
+    if let Some(domain) = domain {
+        cookie = cookie.domain(domain);
+    }
+    cookie.to_string()
+}
+
+/// Adds `name` to the response's `Vary` unless it is already there (in any of several `Vary`
+/// headers, in any case) or `Vary: *` makes it moot.
+pub(crate) fn add_vary(headers: &mut HeaderMap, name: HeaderName) {
+    let present = headers
+        .get_all(VARY)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|b| *b == b','))
+        .map(<[u8]>::trim_ascii)
+        .any(|field| field == b"*" || field.eq_ignore_ascii_case(name.as_str().as_bytes()));
+    if !present {
+        headers.append(VARY, HeaderValue::from(name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header::COOKIE;
+
+    #[test]
+    fn vary_is_merged_case_insensitively() {
+        let mut headers = HeaderMap::new();
+        headers.append(VARY, HeaderValue::from_static("Accept-Encoding, COOKIE"));
+        add_vary(&mut headers, http::header::COOKIE);
+        assert_eq!(headers.get_all(VARY).iter().count(), 1);
+
+        let mut headers = HeaderMap::new();
+        headers.append(VARY, HeaderValue::from_static("accept-encoding"));
+        add_vary(&mut headers, http::header::COOKIE);
+        let values: Vec<_> = headers.get_all(VARY).iter().collect();
+        assert_eq!(values, ["accept-encoding", "cookie"]);
+
+        let mut headers = HeaderMap::new();
+        headers.append(VARY, HeaderValue::from_static("*"));
+        add_vary(&mut headers, http::header::COOKIE);
+        assert_eq!(headers.get_all(VARY).iter().count(), 1);
+    }
+
+    #[test]
+    fn deletion_cookies_cover_host_and_domain() {
+        let layer = crate::ConsentLayer::builder()
+            .cookie_domain("example.com")
+            .sink(crate::NoopSink)
+            .build()
+            .unwrap();
+        let mut headers = HeaderMap::new();
+        expire_cookies(
+            &mut headers,
+            layer.settings(),
+            &["_ga".into(), "__Host-x".into(), "bad\u{1}name".into()],
+        );
+        let values: Vec<_> = headers.get_all(SET_COOKIE).iter().collect();
+        assert_eq!(
+            values,
+            [
+                "_ga=; Secure; Path=/; Max-Age=0",
+                "_ga=; Secure; Path=/; Domain=example.com; Max-Age=0",
+                "__Host-x=; Secure; Path=/; Max-Age=0",
+            ]
+        );
+    }
+
+    #[test]
+    fn lingering_cookies_are_the_denied_ones_once_each() {
+        let layer = crate::ConsentLayer::builder()
+            .sink(crate::NoopSink)
+            .build()
+            .unwrap();
+        let mut request = HeaderMap::new();
+        request.append(
+            COOKIE,
+            HeaderValue::from_static("_ga=1; sid=2; _fbp=3; _ga=4; _ga_X=5; __Host-consent=z"),
+        );
+        let analytics_only = CategorySet::NECESSARY.with(2);
+        let names = lingering_cookies(&request, layer.settings(), analytics_only);
+        assert_eq!(names, [Box::from("_fbp")]);
+        let nothing = CategorySet::NECESSARY;
+        let names = lingering_cookies(&request, layer.settings(), nothing);
+        assert_eq!(names, [Box::from("_ga"), "_fbp".into(), "_ga_X".into()]);
+    }
+}

@@ -1,0 +1,34 @@
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+//! Cookie-consent middleware for Tower.
+#![doc = include_str!("../README.md")]
+
+mod body;
+mod catalog;
+mod codec;
+mod config;
+mod consent;
+mod cookies;
+mod endpoint;
+#[cfg(feature = "axum")]
+mod extract;
+mod future;
+mod headers;
+mod layer;
+mod request;
+mod service;
+mod sink;
+mod time;
+
+pub use body::ConsentBody;
+pub use config::{
+    ConfigError, ConsentConfig, ConsentLayerBuilder, CookieConfig, CookieDeclaration,
+    DEFAULT_MAX_AGE, EndpointConfig, UnknownCookies,
+};
+pub use consent::{Category, Consent, ConsentId, InvalidCategoryName, MAX_CATEGORIES};
+#[cfg(feature = "axum")]
+pub use extract::MissingConsent;
+pub use future::ResponseFuture;
+pub use layer::ConsentLayer;
+pub use service::ConsentService;
+pub use sink::{Action, ConsentRecord, ConsentSink, JsonLinesSink, NoopSink, SinkError};
