@@ -20,13 +20,19 @@ pub(crate) fn check_same_origin(
     uri: &Uri,
     allowed: &[String],
 ) -> Result<(), Refusal> {
+    if headers.get_all(ORIGIN).iter().nth(1).is_some() {
+        return Err("consent can only be given on this site (several Origin headers)");
+    }
     let origin = headers.get(ORIGIN).map(|v| v.to_str().unwrap_or("null"));
     let normalized = origin.and_then(normalize_origin);
     let allowed_origin = normalized
         .as_deref()
         .is_some_and(|o| allowed.iter().any(|a| a == o));
-    let fetch_site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
-    if matches!(fetch_site, Some(b"cross-site" | b"same-site")) && !allowed_origin {
+    let from_another_site = headers
+        .get_all("sec-fetch-site")
+        .iter()
+        .any(|v| matches!(v.as_bytes(), b"cross-site" | b"same-site"));
+    if from_another_site && !allowed_origin {
         return Err("consent can only be given on this site (Sec-Fetch-Site says otherwise)");
     }
     if origin.is_none() || allowed_origin {
@@ -146,6 +152,8 @@ mod tests {
             &[("host", "example.com"), ("origin", "http://example.com:8080")],
             &[("host", "example.com:8080"), ("origin", "http://example.com")],
             &[("origin", "https://example.com")],
+            &[("host", "example.com"), ("origin", "https://example.com"), ("origin", "https://evil.com")],
+            &[("host", "example.com"), ("sec-fetch-site", "same-origin"), ("sec-fetch-site", "cross-site")],
         ];
         for case in refused {
             assert!(check_same_origin(&headers(case), &uri(), &allowed).is_err(), "{case:?}");
