@@ -5,6 +5,7 @@
 //! shorter one. The layer's own consent cookie is always `necessary`.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::consent::Categories;
@@ -86,10 +87,39 @@ struct Target {
     service: Option<usize>,
 }
 
+/// A multiply-rotate hash (as in rustc's `FxHasher`) for short cookie names: several times
+/// cheaper than SipHash. The tables are fixed when the layer is built and only ever looked up,
+/// so names chosen to collide cannot grow them; at worst they make one lookup probe longer.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(tail) ^ bytes.len() as u64).wrapping_mul(K);
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.write(&[byte]);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// One compiled rule set.
 #[derive(Debug, Default)]
 struct Matcher {
-    exact: HashMap<Box<str>, Target>,
+    exact: HashMap<Box<str>, Target, BuildHasherDefault<NameHasher>>,
     /// Longest first, so the first hit is the most specific.
     prefixes: Vec<(Box<str>, Target)>,
 }
@@ -109,8 +139,9 @@ impl Matcher {
 /// The compiled cookie rules of one layer.
 #[derive(Debug)]
 pub(crate) struct Catalog {
-    site: Matcher,
-    built_in: Matcher,
+    /// Site and built-in rules merged so that one lookup answers as if the site's rules were
+    /// consulted first (see [`Catalog::compile`]).
+    matcher: Matcher,
     services: Vec<Arc<str>>,
     consent_cookie: Box<str>,
 }
@@ -125,56 +156,76 @@ pub(crate) struct UnknownRuleCategory {
 impl Catalog {
     /// Compiles the site's rules and the built-in ones. Built-in rules whose category the site
     /// does not have are dropped; a site rule naming an unknown category is an error.
+    ///
+    /// The site's rules take precedence: a built-in exact name is replaced by a site rule for
+    /// the same name, and a built-in name or prefix that a site prefix covers is dropped. What
+    /// remains is one matcher where an exact name beats a prefix and a longer prefix beats a
+    /// shorter one, which then answers exactly as "site rules first, built-in ones second".
     pub(crate) fn compile(
         site_rules: &[CookieRule],
         built_in_rules: &[CookieRule],
         categories: &Categories,
         consent_cookie: &str,
     ) -> Result<Self, UnknownRuleCategory> {
+        let site_prefixes: Vec<&str> = site_rules
+            .iter()
+            .filter_map(|rule| match &rule.pattern {
+                NamePattern::Prefix(prefix) => Some(&**prefix),
+                NamePattern::Exact(_) => None,
+            })
+            .collect();
+        let covered_by_site = |pattern: &NamePattern| {
+            let (NamePattern::Exact(name) | NamePattern::Prefix(name)) = pattern;
+            site_prefixes.iter().any(|p| name.starts_with(p))
+        };
         let mut services: Vec<Arc<str>> = Vec::new();
-        let mut compile = |rules: &[CookieRule], strict: bool| {
-            let mut matcher = Matcher::default();
-            for rule in rules {
-                let Some(category) = categories.index_of(&rule.category) else {
-                    if strict {
-                        return Err(UnknownRuleCategory {
-                            pattern: rule.pattern.clone(),
-                            category: rule.category.clone(),
-                        });
-                    }
-                    continue;
-                };
-                let service = rule.service.as_deref().map(|name| {
-                    services
-                        .iter()
-                        .position(|s| &**s == name)
-                        .unwrap_or_else(|| {
-                            services.push(name.into());
-                            services.len() - 1
-                        })
-                });
-                let target = Target { category, service };
-                match &rule.pattern {
-                    // A later declaration of the same name replaces an earlier one.
-                    NamePattern::Exact(name) => {
+        let mut matcher = Matcher::default();
+        let mut add = |rule: &CookieRule, from_site: bool| -> Result<(), UnknownRuleCategory> {
+            let Some(category) = categories.index_of(&rule.category) else {
+                if from_site {
+                    return Err(UnknownRuleCategory {
+                        pattern: rule.pattern.clone(),
+                        category: rule.category.clone(),
+                    });
+                }
+                return Ok(());
+            };
+            let service = rule.service.as_deref().map(|name| {
+                services.iter().position(|s| &**s == name).unwrap_or_else(|| {
+                    services.push(name.into());
+                    services.len() - 1
+                })
+            });
+            let target = Target { category, service };
+            match &rule.pattern {
+                NamePattern::Exact(name) => {
+                    if from_site || !matcher.exact.contains_key(name) {
                         matcher.exact.insert(name.clone(), target);
                     }
-                    NamePattern::Prefix(prefix) => {
-                        matcher.prefixes.retain(|(p, _)| p != prefix);
+                }
+                NamePattern::Prefix(prefix) => {
+                    if let Some(existing) = matcher.prefixes.iter_mut().find(|(p, _)| p == prefix) {
+                        if from_site {
+                            existing.1 = target;
+                        }
+                    } else {
                         matcher.prefixes.push((prefix.clone(), target));
                     }
                 }
             }
-            matcher
-                .prefixes
-                .sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()));
-            Ok(matcher)
+            Ok(())
         };
-        let site = compile(site_rules, true)?;
-        let built_in = compile(built_in_rules, false)?;
+        for rule in site_rules {
+            add(rule, true)?;
+        }
+        for rule in built_in_rules.iter().filter(|r| !covered_by_site(&r.pattern)) {
+            add(rule, false)?;
+        }
+        matcher
+            .prefixes
+            .sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()));
         Ok(Catalog {
-            site,
-            built_in,
+            matcher,
             services,
             consent_cookie: consent_cookie.into(),
         })
@@ -188,7 +239,7 @@ impl Catalog {
                 service: None,
             });
         }
-        let target = self.site.find(name).or_else(|| self.built_in.find(name))?;
+        let target = self.matcher.find(name)?;
         Some(Classification {
             category: target.category,
             service: target.service.and_then(|i| self.services.get(i)).map(|s| &**s),
@@ -248,14 +299,23 @@ mod tests {
             ("theme", "preferences"),
             ("ab_*", "analytics"),
             ("ab_test_*", "marketing"),
+            ("ab_*", "preferences"),
+            ("_hj*", "preferences"),
+            ("_uetsid", "analytics"),
+            ("_uetsid", "preferences"),
         ]);
         let catalog = Catalog::compile(&rules, &built_in_rules(), &categories(), "consent").unwrap();
         assert_eq!(category_of(&catalog, "_ga"), Some(0));
         assert_eq!(category_of(&catalog, "_ga_SITE1"), Some(1));
         assert_eq!(category_of(&catalog, "_ga_OTHER"), Some(2));
         assert_eq!(category_of(&catalog, "theme"), Some(1));
-        assert_eq!(category_of(&catalog, "ab_x"), Some(2));
+        assert_eq!(category_of(&catalog, "ab_x"), Some(1), "a later site rule replaces an earlier one");
         assert_eq!(category_of(&catalog, "ab_test_1"), Some(3), "longest prefix wins");
+        // A site prefix beats built-in exact names and longer built-in prefixes it covers.
+        assert_eq!(category_of(&catalog, "_hjid"), Some(1));
+        assert_eq!(category_of(&catalog, "_hjSessionUser_1"), Some(1));
+        assert_eq!(category_of(&catalog, "_uetsid"), Some(1));
+        assert_eq!(category_of(&catalog, "_uetvid"), Some(3), "built-in rules stay");
     }
 
     #[test]

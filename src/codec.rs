@@ -92,20 +92,28 @@ impl Codec {
     /// made on the current policy revision and not older than the cookie's lifetime at `now`
     /// (seconds since the Unix epoch).
     pub(crate) fn decode(&self, value: &[u8], categories: &Categories, now: u64) -> Option<Decision> {
-        let mut fields = value.split(|b| *b == b'.');
-        let version = fields.next()?;
+        // One forward pass, since this runs on every request that carries the cookie.
+        let mut fields = Fields(Some(value));
+        if fields.next()? != VERSION {
+            return None;
+        }
         let granted = fields.next()?;
-        let revision = fields.next()?;
-        let decided_at = fields.next()?;
-        let id = fields.next()?;
-        let gpc = fields.next()?;
+        let revision = parse_decimal(fields.next()?, 10).and_then(|r| u32::try_from(r).ok())?;
+        let decided_at = parse_decimal(fields.next()?, 19)?;
+        let id = parse_hex_id(fields.next()?)?;
+        let gpc = match fields.next()? {
+            b"0" => false,
+            b"1" => true,
+            _ => return None,
+        };
+        // Everything before the `.` that precedes the signature is signed.
+        let signed_len = fields.consumed(value).saturating_sub(1);
         let signature = fields.next();
-        if version != VERSION || fields.next().is_some() {
+        if fields.next().is_some() || signature.is_some_and(<[u8]>::is_empty) {
             return None;
         }
         if let Some(mac) = &self.mac {
             let signature = signature?;
-            let signed_len = value.len().checked_sub(signature.len() + 1)?;
             let mut mac = mac.clone();
             mac.update(&value[..signed_len]);
             let mut expected = String::with_capacity(SIGNATURE_LEN);
@@ -114,28 +122,47 @@ impl Codec {
                 return None;
             }
         }
-        let revision = parse_decimal(revision, 10).and_then(|r| u32::try_from(r).ok())?;
-        if revision != self.revision {
-            return None;
-        }
-        let decided_at = parse_decimal(decided_at, 19)?;
-        if decided_at > now.saturating_add(CLOCK_SKEW_SECS)
+        if revision != self.revision
+            || decided_at > now.saturating_add(CLOCK_SKEW_SECS)
             || now.saturating_sub(decided_at) > self.max_age_secs
         {
             return None;
         }
-        let gpc = match gpc {
-            b"0" => false,
-            b"1" => true,
-            _ => return None,
-        };
         Some(Decision {
             granted: parse_categories(granted, categories)?,
             revision,
             decided_at,
-            id: ConsentId(parse_hex_id(id)?),
+            id: ConsentId(id),
             gpc,
         })
+    }
+}
+
+/// The `.`-separated fields of a value, front to back, as `split` would give them.
+struct Fields<'a>(Option<&'a [u8]>);
+
+impl<'a> Fields<'a> {
+    /// How many bytes of `value` have been read, separators included.
+    fn consumed(&self, value: &[u8]) -> usize {
+        value.len() - self.0.map_or(0, <[u8]>::len)
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.0?;
+        match memchr::memchr(b'.', rest) {
+            Some(dot) => {
+                self.0 = Some(&rest[dot + 1..]);
+                Some(&rest[..dot])
+            }
+            None => {
+                self.0 = None;
+                Some(rest)
+            }
+        }
     }
 }
 
@@ -147,39 +174,69 @@ fn parse_categories(field: &[u8], categories: &Categories) -> Option<CategorySet
         return Some(set);
     }
     for name in field.split(|b| *b == b'+') {
-        let name = std::str::from_utf8(name).ok()?;
-        if !crate::consent::is_valid_name(name) {
-            return None;
-        }
-        if let Some(index) = categories.index_of(name).filter(|i| *i != 0) {
-            set = set.with(index);
+        match categories.index_of_bytes(name) {
+            Some(0) => {}
+            Some(index) => set = set.with(index),
+            // Rare: a name the site dropped is ignored, a malformed one voids the value.
+            None if is_valid_name_bytes(name) => {}
+            None => return None,
         }
     }
     Some(set)
 }
 
+fn is_valid_name_bytes(name: &[u8]) -> bool {
+    std::str::from_utf8(name).is_ok_and(crate::consent::is_valid_name)
+}
+
+/// At most 19 digits, so the value cannot overflow a `u64`.
 fn parse_decimal(field: &[u8], max_digits: usize) -> Option<u64> {
-    if field.is_empty() || field.len() > max_digits {
+    if field.is_empty() || field.len() > max_digits.min(19) {
         return None;
     }
-    field.iter().try_fold(0u64, |acc, b| {
-        let digit = (*b as char).to_digit(10)?;
-        acc.checked_mul(10)?.checked_add(u64::from(digit))
-    })
+    let mut value = 0u64;
+    let mut bad = false;
+    for b in field {
+        let digit = b.wrapping_sub(b'0');
+        bad |= digit > 9;
+        value = value * 10 + u64::from(digit);
+    }
+    (!bad).then_some(value)
 }
 
 fn parse_hex_id(field: &[u8]) -> Option<u128> {
     if field.len() != 32 {
         return None;
     }
-    field.iter().try_fold(0u128, |acc, b| {
-        let digit = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            _ => return None,
-        };
-        Some(acc << 4 | u128::from(digit))
-    })
+    let (high, low) = field.split_at(16);
+    Some(u128::from(parse_hex_u64(high)?) << 64 | u128::from(parse_hex_u64(low)?))
+}
+
+/// Lowercase hexadecimal digit values; 0xff for every other byte.
+const HEX: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+fn parse_hex_u64(digits: &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    let mut bad = 0u8;
+    for b in digits {
+        let digit = HEX[usize::from(*b)];
+        bad |= digit;
+        value = value << 4 | u64::from(digit & 0x0f);
+    }
+    (bad & 0xf0 == 0).then_some(value)
 }
 
 fn base64url_32(bytes: &[u8; 32], out: &mut String) {

@@ -668,10 +668,7 @@ fn compile_cookie(config: &CookieConfig) -> Result<ConsentCookie, ConfigError> {
 }
 
 fn is_cookie_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    crate::cookies::is_cookie_name(name.as_bytes())
 }
 
 fn is_domain(domain: &str) -> bool {

@@ -156,7 +156,11 @@ impl Categories {
     }
 
     pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|c| c.as_str() == name)
+        self.index_of_bytes(name.as_bytes())
+    }
+
+    pub(crate) fn index_of_bytes(&self, name: &[u8]) -> Option<usize> {
+        self.names.iter().position(|c| c.as_str().as_bytes() == name)
     }
 
     pub(crate) fn name(&self, index: usize) -> Option<&Category> {

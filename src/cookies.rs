@@ -60,16 +60,17 @@ impl CookieFinder {
     }
 }
 
-/// The cookie name a `Set-Cookie` value sets, if it has one that can be read: the bytes before
-/// the first `=`, trimmed, non-empty and free of separators. A value that a browser would read
-/// as a nameless cookie gives `None`.
+/// The cookie name a `Set-Cookie` value sets, if it has one that can be read: the token
+/// before the first `=` (spaces around it allowed). A value that a browser would read as a
+/// nameless cookie, or whose name holds separators, gives `None`.
 pub(crate) fn set_cookie_name(value: &[u8]) -> Option<&str> {
-    let end = memchr::memchr2(b'=', b';', value)?;
-    if value[end] != b'=' {
-        return None;
-    }
-    let name = trim(&value[..end]);
-    if name.is_empty() || !name.iter().all(|b| is_token_byte(*b)) {
+    let value = value.trim_ascii_start();
+    let len = value
+        .iter()
+        .position(|b| !is_token_byte(*b))
+        .unwrap_or(value.len());
+    let (name, rest) = value.split_at(len);
+    if name.is_empty() || rest.trim_ascii_start().first() != Some(&b'=') {
         return None;
     }
     std::str::from_utf8(name).ok()
@@ -80,9 +81,26 @@ pub(crate) fn has_set_cookie(headers: &HeaderMap) -> bool {
     headers.contains_key(SET_COOKIE)
 }
 
-/// RFC 9110 token characters: what a cookie name may hold.
+/// Whether `name` is a non-empty RFC 9110 token, as a cookie name must be.
+pub(crate) fn is_cookie_name(name: &[u8]) -> bool {
+    !name.is_empty() && name.iter().all(|b| is_token_byte(*b))
+}
+
+/// RFC 9110 token characters: letters, digits and ``!#$%&'*+-.^_`|~``.
+const TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+        b += 1;
+    }
+    table
+};
+
 fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TOKEN[usize::from(b)]
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {

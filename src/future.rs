@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header::{COOKIE, HeaderName};
 use http::{Response, StatusCode, request};
 use http_body::Body;
 use pin_project_lite::pin_project;
@@ -37,7 +36,8 @@ pin_project! {
         Endpoint {
             #[pin]
             body: B,
-            read: EndpointRead,
+            // Boxed: the endpoint is rare, and every other response's future stays small.
+            read: Box<EndpointRead>,
         },
         Answered {
             response: Option<Response<Bytes>>,
@@ -76,9 +76,9 @@ impl ResponseFilter {
         headers::expire_cookies(headers, settings, &self.lingering);
         let changed_by_consent = filtered.depends_on_consent || !self.lingering.is_empty();
         if changed_by_consent && !settings.report_only {
-            headers::add_vary(headers, COOKIE);
+            headers::add_vary(headers, "cookie");
             if settings.categories.sale_share() != CategorySet::EMPTY {
-                headers::add_vary(headers, HeaderName::from_static("sec-gpc"));
+                headers::add_vary(headers, "sec-gpc");
             }
         }
     }
@@ -97,12 +97,12 @@ impl<F, B> ResponseFuture<F, B> {
         format: Format,
         settings: Arc<Settings>,
     ) -> Self {
-        let read = EndpointRead {
+        let read = Box::new(EndpointRead {
             parts,
             format,
             buffer: BytesMut::new(),
             settings,
-        };
+        });
         ResponseFuture {
             kind: Kind::Endpoint { body, read },
         }

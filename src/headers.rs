@@ -6,7 +6,7 @@
 //! [`Catalog`]: crate::catalog::Catalog
 
 use http::header::{SET_COOKIE, VARY};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderValue};
 
 use crate::config::{Settings, UnknownPolicy};
 use crate::consent::CategorySet;
@@ -80,7 +80,9 @@ pub(crate) fn filter_set_cookies(
     if !cookies::has_set_cookie(headers) {
         return filtered;
     }
-    for value in headers.get_all(SET_COOKIE) {
+    // Positions of the values to remove, for the first 64; later ones are classified again.
+    let mut denied_positions = 0u64;
+    for (position, value) in headers.get_all(SET_COOKIE).iter().enumerate() {
         let Some(name) = cookies::set_cookie_name(value.as_bytes()) else {
             continue;
         };
@@ -91,6 +93,9 @@ pub(crate) fn filter_set_cookies(
         filtered.depends_on_consent |= category.index != 0;
         if !allowed.contains(category.index) {
             filtered.removed += 1;
+            if position < 64 {
+                denied_positions |= 1 << position;
+            }
             if settings.report_only {
                 report(settings, name, category);
             }
@@ -101,9 +106,15 @@ pub(crate) fn filter_set_cookies(
             http::header::Entry::Occupied(entry) => entry
                 .remove_entry_mult()
                 .1
-                .filter(|value| {
-                    set_cookie_category(settings, value).is_none_or(|c| allowed.contains(c.index))
+                .enumerate()
+                .filter(|(position, value)| {
+                    if *position < 64 {
+                        denied_positions & (1 << position) == 0
+                    } else {
+                        set_cookie_category(settings, value).is_none_or(|c| allowed.contains(c.index))
+                    }
                 })
+                .map(|(_, value)| value)
                 .collect(),
             http::header::Entry::Vacant(_) => Vec::new(),
         };
@@ -197,17 +208,17 @@ fn deletion(name: &str, domain: Option<&str>, secure: bool) -> String {
     cookie.to_string()
 }
 
-/// Adds `name` to the response's `Vary` unless it is already there (in any of several `Vary`
-/// headers, in any case) or `Vary: *` makes it moot.
-pub(crate) fn add_vary(headers: &mut HeaderMap, name: HeaderName) {
+/// Adds `name` (a lowercase header name) to the response's `Vary` unless it is already there
+/// (in any of several `Vary` headers, in any case) or `Vary: *` makes it moot.
+pub(crate) fn add_vary(headers: &mut HeaderMap, name: &'static str) {
     let present = headers
         .get_all(VARY)
         .iter()
         .flat_map(|value| value.as_bytes().split(|b| *b == b','))
         .map(<[u8]>::trim_ascii)
-        .any(|field| field == b"*" || field.eq_ignore_ascii_case(name.as_str().as_bytes()));
+        .any(|field| field == b"*" || field.eq_ignore_ascii_case(name.as_bytes()));
     if !present {
-        headers.append(VARY, HeaderValue::from(name));
+        headers.append(VARY, HeaderValue::from_static(name));
     }
 }
 
@@ -220,18 +231,18 @@ mod tests {
     fn vary_is_merged_case_insensitively() {
         let mut headers = HeaderMap::new();
         headers.append(VARY, HeaderValue::from_static("Accept-Encoding, COOKIE"));
-        add_vary(&mut headers, http::header::COOKIE);
+        add_vary(&mut headers, "cookie");
         assert_eq!(headers.get_all(VARY).iter().count(), 1);
 
         let mut headers = HeaderMap::new();
         headers.append(VARY, HeaderValue::from_static("accept-encoding"));
-        add_vary(&mut headers, http::header::COOKIE);
+        add_vary(&mut headers, "cookie");
         let values: Vec<_> = headers.get_all(VARY).iter().collect();
         assert_eq!(values, ["accept-encoding", "cookie"]);
 
         let mut headers = HeaderMap::new();
         headers.append(VARY, HeaderValue::from_static("*"));
-        add_vary(&mut headers, http::header::COOKIE);
+        add_vary(&mut headers, "cookie");
         assert_eq!(headers.get_all(VARY).iter().count(), 1);
     }
 

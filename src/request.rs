@@ -1,11 +1,16 @@
 //! Facts about a request that several parts of the layer ask for.
 
-use http::HeaderMap;
 use http::header::ACCEPT;
+use http::{HeaderMap, HeaderName};
 
 use crate::config::Settings;
 use crate::consent::{Consent, Decision};
 use crate::time;
+
+/// Header names built once: looking a header up by `&str` parses the name on every call.
+pub(crate) static SEC_GPC: HeaderName = HeaderName::from_static("sec-gpc");
+pub(crate) static SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
+pub(crate) static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// The visitor's effective consent for a request: the choice in the consent cookie, with
 /// `Sec-GPC` folded in.
@@ -49,14 +54,14 @@ fn preferred(a: &Decision, b: &Decision) -> bool {
 /// Whether the request carries `Sec-GPC: 1` (Global Privacy Control).
 pub(crate) fn gpc(headers: &HeaderMap) -> bool {
     headers
-        .get("sec-gpc")
+        .get(&SEC_GPC)
         .is_some_and(|v| v.as_bytes().trim_ascii() == b"1")
 }
 
 /// Whether the request loads a page: a document or frame navigation by `Sec-Fetch-Dest`, or,
 /// from a browser that does not send it, an `Accept` that asks for HTML.
 pub(crate) fn is_navigation(headers: &HeaderMap) -> bool {
-    match headers.get("sec-fetch-dest") {
+    match headers.get(&SEC_FETCH_DEST) {
         Some(dest) => matches!(dest.as_bytes(), b"document" | b"iframe" | b"frame"),
         None => headers.get_all(ACCEPT).iter().any(|accept| {
             memchr::memmem::find(accept.as_bytes(), b"text/html").is_some()

@@ -29,7 +29,7 @@ pub(crate) fn check_same_origin(
         .as_deref()
         .is_some_and(|o| allowed.iter().any(|a| a == o));
     let from_another_site = headers
-        .get_all("sec-fetch-site")
+        .get_all(&crate::request::SEC_FETCH_SITE)
         .iter()
         .any(|v| matches!(v.as_bytes(), b"cross-site" | b"same-site"));
     if from_another_site && !allowed_origin {
