@@ -132,7 +132,7 @@ fn bench(c: &mut Criterion) {
 
         let mut bare = service_fn(inner);
         group.bench_function("bare", |b| {
-            b.iter_batched(|| request(&cookie), |req| run(&mut bare, req), BatchSize::SmallInput)
+            b.iter_batched(|| request(&cookie), |req| run(&mut bare, req), BatchSize::NumIterations(8))
         });
         let mut layer = consent.layer(service_fn(inner));
         let check = run(&mut layer, request(&cookie));
@@ -142,18 +142,18 @@ fn bench(c: &mut Criterion) {
             "the layer keeps sid, _ga and _ga_*, and removes the two marketing cookies"
         );
         group.bench_function("tower_consent", |b| {
-            b.iter_batched(|| request(&cookie), |req| run(&mut layer, req), BatchSize::SmallInput)
+            b.iter_batched(|| request(&cookie), |req| run(&mut layer, req), BatchSize::NumIterations(8))
         });
         let mut cookies = CookieManagerLayer::new().layer(service_fn(inner));
         group.bench_function("tower_cookies", |b| {
-            b.iter_batched(|| request(&cookie), |req| run(&mut cookies, req), BatchSize::SmallInput)
+            b.iter_batched(|| request(&cookie), |req| run(&mut cookies, req), BatchSize::NumIterations(8))
         });
         let mut cookies_reading = CookieManagerLayer::new().layer(service_fn(reading));
         group.bench_function("tower_cookies_read_one", |b| {
             b.iter_batched(
                 || request(&cookie),
                 |req| run(&mut cookies_reading, req),
-                BatchSize::SmallInput,
+                BatchSize::NumIterations(8),
             )
         });
         group.finish();

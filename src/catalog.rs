@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
+
 use crate::consent::Categories;
 
 /// How a rule matches a cookie name.
@@ -116,23 +118,53 @@ impl Hasher for NameHasher {
     }
 }
 
-/// One compiled rule set.
-#[derive(Debug, Default)]
+/// Cookie name rules compiled for lookup: a hash map of exact names, and an anchored
+/// leftmost-longest automaton over the prefixes, so one pass over the name finds its longest
+/// matching prefix however many prefixes there are.
+#[derive(Debug)]
 struct Matcher {
-    exact: HashMap<Box<str>, Target, BuildHasherDefault<NameHasher>>,
-    /// Longest first, so the first hit is the most specific.
-    prefixes: Vec<(Box<str>, Target)>,
+    exact: HashMap<Box<[u8]>, Target, BuildHasherDefault<NameHasher>>,
+    prefixes: Option<AhoCorasick>,
+    /// By the automaton's pattern id.
+    prefix_targets: Vec<Target>,
 }
 
 impl Matcher {
-    fn find(&self, name: &str) -> Option<Target> {
+    fn new(
+        exact: HashMap<Box<[u8]>, Target, BuildHasherDefault<NameHasher>>,
+        prefixes: Vec<(Box<str>, Target)>,
+    ) -> Self {
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Anchored)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(prefixes.iter().map(|(p, _)| p.as_bytes()));
+        let prefixes_automaton = match automaton {
+            Ok(automaton) if !prefixes.is_empty() => Some(automaton),
+            Ok(_) => None,
+            // Only a pattern set far beyond any catalog's size can fail to build; fall back
+            // to exact names rather than failing the layer.
+            Err(error) => {
+                tracing::error!(%error, "tower-consent: cookie prefix rules could not be compiled");
+                None
+            }
+        };
+        Matcher {
+            exact,
+            prefixes: prefixes_automaton,
+            prefix_targets: prefixes.into_iter().map(|(_, t)| t).collect(),
+        }
+    }
+
+    fn find(&self, name: &[u8]) -> Option<Target> {
         if let Some(target) = self.exact.get(name) {
             return Some(*target);
         }
-        self.prefixes
-            .iter()
-            .find(|(prefix, _)| name.starts_with(&**prefix))
-            .map(|(_, target)| *target)
+        let found = self
+            .prefixes
+            .as_ref()?
+            .find(Input::new(name).anchored(Anchored::Yes))?;
+        self.prefix_targets.get(found.pattern().as_usize()).copied()
     }
 }
 
@@ -179,7 +211,8 @@ impl Catalog {
             site_prefixes.iter().any(|p| name.starts_with(p))
         };
         let mut services: Vec<Arc<str>> = Vec::new();
-        let mut matcher = Matcher::default();
+        let mut exact: HashMap<Box<[u8]>, Target, _> = HashMap::default();
+        let mut prefixes: Vec<(Box<str>, Target)> = Vec::new();
         let mut add = |rule: &CookieRule, from_site: bool| -> Result<(), UnknownRuleCategory> {
             let Some(category) = categories.index_of(&rule.category) else {
                 if from_site {
@@ -199,17 +232,18 @@ impl Catalog {
             let target = Target { category, service };
             match &rule.pattern {
                 NamePattern::Exact(name) => {
-                    if from_site || !matcher.exact.contains_key(name) {
-                        matcher.exact.insert(name.clone(), target);
+                    let name: Box<[u8]> = name.as_bytes().into();
+                    if from_site || !exact.contains_key(&name) {
+                        exact.insert(name, target);
                     }
                 }
                 NamePattern::Prefix(prefix) => {
-                    if let Some(existing) = matcher.prefixes.iter_mut().find(|(p, _)| p == prefix) {
+                    if let Some(existing) = prefixes.iter_mut().find(|(p, _)| p == prefix) {
                         if from_site {
                             existing.1 = target;
                         }
                     } else {
-                        matcher.prefixes.push((prefix.clone(), target));
+                        prefixes.push((prefix.clone(), target));
                     }
                 }
             }
@@ -221,9 +255,7 @@ impl Catalog {
         for rule in built_in_rules.iter().filter(|r| !covered_by_site(&r.pattern)) {
             add(rule, false)?;
         }
-        matcher
-            .prefixes
-            .sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()));
+        let matcher = Matcher::new(exact, prefixes);
         Ok(Catalog {
             matcher,
             services,
@@ -232,8 +264,8 @@ impl Catalog {
     }
 
     /// The category (and service) a cookie name belongs to, or `None` when no rule knows it.
-    pub(crate) fn classify(&self, name: &str) -> Option<Classification<'_>> {
-        if name == &*self.consent_cookie {
+    pub(crate) fn classify(&self, name: &[u8]) -> Option<Classification<'_>> {
+        if name == self.consent_cookie.as_bytes() {
             return Some(Classification {
                 category: 0,
                 service: None,
@@ -272,7 +304,7 @@ mod tests {
     }
 
     fn category_of(catalog: &Catalog, name: &str) -> Option<usize> {
-        catalog.classify(name).map(|c| c.category)
+        catalog.classify(name.as_bytes()).map(|c| c.category)
     }
 
     #[test]
@@ -282,7 +314,7 @@ mod tests {
         assert_eq!(category_of(&catalog, "_ga_ABC123"), Some(2));
         assert_eq!(category_of(&catalog, "_fbp"), Some(3));
         assert_eq!(
-            catalog.classify("_gcl_au").and_then(|c| c.service),
+            catalog.classify(b"_gcl_au").and_then(|c| c.service),
             Some("Google Ads")
         );
         assert_eq!(category_of(&catalog, "consent"), Some(0));

@@ -92,30 +92,31 @@ impl Codec {
     /// made on the current policy revision and not older than the cookie's lifetime at `now`
     /// (seconds since the Unix epoch).
     pub(crate) fn decode(&self, value: &[u8], categories: &Categories, now: u64) -> Option<Decision> {
-        // One forward pass, since this runs on every request that carries the cookie.
-        let mut fields = Fields(Some(value));
-        if fields.next()? != VERSION {
+        // One forward pass with plain loops: this runs on every request that carries the cookie,
+        // and every field is a few bytes long.
+        let mut cursor = Cursor { value, at: 0 };
+        if cursor.field()? != VERSION {
             return None;
         }
-        let granted = fields.next()?;
-        let revision = parse_decimal(fields.next()?, 10).and_then(|r| u32::try_from(r).ok())?;
-        let decided_at = parse_decimal(fields.next()?, 19)?;
-        let id = parse_hex_id(fields.next()?)?;
-        let gpc = match fields.next()? {
+        let granted = cursor.field()?;
+        let revision = parse_decimal(cursor.field()?, 10).and_then(|r| u32::try_from(r).ok())?;
+        let decided_at = parse_decimal(cursor.field()?, 19)?;
+        let id = parse_hex_id(cursor.field()?)?;
+        let gpc = match cursor.field()? {
             b"0" => false,
             b"1" => true,
             _ => return None,
         };
         // Everything before the `.` that precedes the signature is signed.
-        let signed_len = fields.consumed(value).saturating_sub(1);
-        let signature = fields.next();
-        if fields.next().is_some() || signature.is_some_and(<[u8]>::is_empty) {
+        let signed_len = cursor.at.saturating_sub(1);
+        let signature = cursor.field();
+        if cursor.field().is_some() || signature.is_some_and(<[u8]>::is_empty) {
             return None;
         }
         if let Some(mac) = &self.mac {
             let signature = signature?;
             let mut mac = mac.clone();
-            mac.update(&value[..signed_len]);
+            mac.update(value.get(..signed_len)?);
             let mut expected = String::with_capacity(SIGNATURE_LEN);
             base64url_32(&mac.finalize().into_bytes().into(), &mut expected);
             if !constant_time_eq(expected.as_bytes(), signature) {
@@ -138,31 +139,20 @@ impl Codec {
     }
 }
 
-/// The `.`-separated fields of a value, front to back, as `split` would give them.
-struct Fields<'a>(Option<&'a [u8]>);
-
-impl<'a> Fields<'a> {
-    /// How many bytes of `value` have been read, separators included.
-    fn consumed(&self, value: &[u8]) -> usize {
-        value.len() - self.0.map_or(0, <[u8]>::len)
-    }
+/// Reads the `.`-separated fields of a value front to back, as `split(b'.')` would, keeping
+/// the position so the signed part can be found.
+struct Cursor<'a> {
+    value: &'a [u8],
+    /// Start of the next field; past the end once the last field has been read.
+    at: usize,
 }
 
-impl<'a> Iterator for Fields<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = self.0?;
-        match memchr::memchr(b'.', rest) {
-            Some(dot) => {
-                self.0 = Some(&rest[dot + 1..]);
-                Some(&rest[..dot])
-            }
-            None => {
-                self.0 = None;
-                Some(rest)
-            }
-        }
+impl<'a> Cursor<'a> {
+    fn field(&mut self) -> Option<&'a [u8]> {
+        let rest = self.value.get(self.at..)?;
+        let len = rest.iter().position(|b| *b == b'.').unwrap_or(rest.len());
+        self.at += len + 1;
+        Some(&rest[..len])
     }
 }
 

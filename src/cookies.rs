@@ -63,7 +63,7 @@ impl CookieFinder {
 /// The cookie name a `Set-Cookie` value sets, if it has one that can be read: the token
 /// before the first `=` (spaces around it allowed). A value that a browser would read as a
 /// nameless cookie, or whose name holds separators, gives `None`.
-pub(crate) fn set_cookie_name(value: &[u8]) -> Option<&str> {
+pub(crate) fn set_cookie_name(value: &[u8]) -> Option<&[u8]> {
     let value = value.trim_ascii_start();
     let len = value
         .iter()
@@ -73,7 +73,7 @@ pub(crate) fn set_cookie_name(value: &[u8]) -> Option<&str> {
     if name.is_empty() || rest.trim_ascii_start().first() != Some(&b'=') {
         return None;
     }
-    std::str::from_utf8(name).ok()
+    Some(name)
 }
 
 /// Whether any `Set-Cookie` header is present at all, to skip filtering cheaply.
@@ -157,8 +157,8 @@ mod tests {
 
     #[test]
     fn set_cookie_names() {
-        assert_eq!(set_cookie_name(b"_ga=GA1.1; Path=/"), Some("_ga"));
-        assert_eq!(set_cookie_name(b" sid =x"), Some("sid"));
+        assert_eq!(set_cookie_name(b"_ga=GA1.1; Path=/"), Some(&b"_ga"[..]));
+        assert_eq!(set_cookie_name(b" sid =x"), Some(&b"sid"[..]));
         assert_eq!(set_cookie_name(b"nameless"), None);
         assert_eq!(set_cookie_name(b"=value"), None);
         assert_eq!(set_cookie_name(b"a b=c"), None);

@@ -40,7 +40,8 @@ pin_project! {
             read: Box<EndpointRead>,
         },
         Answered {
-            response: Option<Response<Bytes>>,
+            // Boxed like the endpoint's state: rare, and large.
+            response: Option<Box<Response<Bytes>>>,
         },
     }
 }
@@ -76,10 +77,8 @@ impl ResponseFilter {
         headers::expire_cookies(headers, settings, &self.lingering);
         let changed_by_consent = filtered.depends_on_consent || !self.lingering.is_empty();
         if changed_by_consent && !settings.report_only {
-            headers::add_vary(headers, "cookie");
-            if settings.categories.sale_share() != CategorySet::EMPTY {
-                headers::add_vary(headers, "sec-gpc");
-            }
+            let gpc_in_use = settings.categories.sale_share() != CategorySet::EMPTY;
+            headers::add_vary(headers, gpc_in_use);
         }
     }
 }
@@ -111,7 +110,7 @@ impl<F, B> ResponseFuture<F, B> {
     pub(crate) fn answered(response: Response<Bytes>) -> Self {
         ResponseFuture {
             kind: Kind::Answered {
-                response: Some(response),
+                response: Some(Box::new(response)),
             },
         }
     }
@@ -150,12 +149,15 @@ where
                 return Poll::Ready(Ok(response.map(ConsentBody::full)));
             },
             KindProj::Answered { response } => {
-                let response = response.take().unwrap_or_else(|| {
-                    // Polled again after completion: a caller's bug, answered without panicking.
-                    let mut response = Response::new(Bytes::new());
-                    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                    response
-                });
+                let response = response.take().map_or_else(
+                    || {
+                        // Polled again after completion: a caller's bug, answered without panicking.
+                        let mut response = Response::new(Bytes::new());
+                        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                        response
+                    },
+                    |boxed| *boxed,
+                );
                 Poll::Ready(Ok(response.map(ConsentBody::full)))
             }
         }

@@ -14,7 +14,7 @@ use crate::cookies;
 
 /// The category a cookie name falls in under the layer's rules and unknown-cookie policy, or
 /// `None` for an unknown cookie that the policy allows.
-pub(crate) fn cookie_category<'s>(settings: &'s Settings, name: &str) -> Option<Category<'s>> {
+pub(crate) fn cookie_category<'s>(settings: &'s Settings, name: &[u8]) -> Option<Category<'s>> {
     if let Some(found) = settings.catalog.classify(name) {
         return Some(Category {
             index: found.category,
@@ -40,7 +40,8 @@ pub(crate) struct Category<'a> {
 /// Names remembered for warnings; past this, further unknown names are not logged.
 const MAX_WARNED_NAMES: usize = 1024;
 
-fn warn_unknown_once(settings: &Settings, name: &str) {
+fn warn_unknown_once(settings: &Settings, name: &[u8]) {
+    let name = &*String::from_utf8_lossy(name);
     let mut warned = settings
         .warned_unknown
         .lock()
@@ -102,27 +103,52 @@ pub(crate) fn filter_set_cookies(
         }
     }
     if filtered.removed > 0 && !settings.report_only {
-        let kept: Vec<HeaderValue> = match headers.entry(SET_COOKIE) {
-            http::header::Entry::Occupied(entry) => entry
-                .remove_entry_mult()
-                .1
-                .enumerate()
-                .filter(|(position, value)| {
-                    if *position < 64 {
-                        denied_positions & (1 << position) == 0
-                    } else {
-                        set_cookie_category(settings, value).is_none_or(|c| allowed.contains(c.index))
-                    }
-                })
-                .map(|(_, value)| value)
-                .collect(),
-            http::header::Entry::Vacant(_) => Vec::new(),
-        };
-        for value in kept {
-            headers.append(SET_COOKIE, value);
-        }
+        remove_set_cookies(headers, |position, value| {
+            if position < 64 {
+                denied_positions & (1 << position) != 0
+            } else {
+                set_cookie_category(settings, value).is_some_and(|c| !allowed.contains(c.index))
+            }
+        });
     }
     filtered
+}
+
+/// Removes the `Set-Cookie` values for which `remove(position, value)` holds, keeping the order
+/// of the others. `HeaderMap` cannot remove one value of many, so the kept values are moved out
+/// (the first few onto the stack), the entry is reset to the first of them, and the rest are
+/// appended to the same entry, which spares hashing the header name again.
+fn remove_set_cookies(headers: &mut HeaderMap, mut remove: impl FnMut(usize, &HeaderValue) -> bool) {
+    const ON_STACK: usize = 8;
+    let http::header::Entry::Occupied(mut entry) = headers.entry(SET_COOKIE) else {
+        return;
+    };
+    let mut first: [Option<HeaderValue>; ON_STACK] = Default::default();
+    let mut rest = Vec::new();
+    let mut kept = 0;
+    for (position, value) in entry.iter_mut().enumerate() {
+        if remove(position, value) {
+            continue;
+        }
+        let value = std::mem::replace(value, HeaderValue::from_static(""));
+        match first.get_mut(kept) {
+            Some(slot) => *slot = Some(value),
+            None => rest.push(value),
+        }
+        kept += 1;
+    }
+    let mut kept = first.into_iter().flatten().chain(rest);
+    match kept.next() {
+        Some(value) => {
+            entry.insert(value);
+            for value in kept {
+                entry.append(value);
+            }
+        }
+        None => {
+            entry.remove();
+        }
+    }
 }
 
 fn set_cookie_category<'s>(settings: &'s Settings, value: &HeaderValue) -> Option<Category<'s>> {
@@ -130,7 +156,8 @@ fn set_cookie_category<'s>(settings: &'s Settings, value: &HeaderValue) -> Optio
     cookie_category(settings, name)
 }
 
-fn report(settings: &Settings, name: &str, category: Category<'_>) {
+fn report(settings: &Settings, name: &[u8], category: Category<'_>) {
+    let name = &*String::from_utf8_lossy(name);
     let category_name = settings
         .categories
         .name(category.index)
@@ -152,14 +179,12 @@ pub(crate) fn lingering_cookies(
 ) -> Vec<Box<str>> {
     let mut names: Vec<Box<str>> = Vec::new();
     for (name, _) in cookies::request_pairs(request) {
-        let Ok(name) = std::str::from_utf8(name) else {
-            continue;
-        };
-        if names.iter().any(|n| &**n == name) {
-            continue;
-        }
-        if cookie_category(settings, name).is_some_and(|c| !allowed.contains(c.index)) {
-            names.push(name.into());
+        let denied = cookie_category(settings, name).is_some_and(|c| !allowed.contains(c.index));
+        // Rules only know token names, so a denied name is ASCII.
+        if let (true, Ok(name)) = (denied, std::str::from_utf8(name)) {
+            if !names.iter().any(|n| &**n == name) {
+                names.push(name.into());
+            }
         }
     }
     names
@@ -208,18 +233,30 @@ fn deletion(name: &str, domain: Option<&str>, secure: bool) -> String {
     cookie.to_string()
 }
 
-/// Adds `name` (a lowercase header name) to the response's `Vary` unless it is already there
-/// (in any of several `Vary` headers, in any case) or `Vary: *` makes it moot.
-pub(crate) fn add_vary(headers: &mut HeaderMap, name: &'static str) {
-    let present = headers
+/// Makes the response's `Vary` name `Cookie`, and `Sec-GPC` when `gpc` is set, adding what is
+/// not there yet (in any of several `Vary` headers, in any case) in one value. `Vary: *` makes
+/// it moot.
+pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool) {
+    let (mut has_cookie, mut has_gpc) = (false, !gpc);
+    for field in headers
         .get_all(VARY)
         .iter()
         .flat_map(|value| value.as_bytes().split(|b| *b == b','))
         .map(<[u8]>::trim_ascii)
-        .any(|field| field == b"*" || field.eq_ignore_ascii_case(name.as_bytes()));
-    if !present {
-        headers.append(VARY, HeaderValue::from_static(name));
+    {
+        if field == b"*" {
+            return;
+        }
+        has_cookie |= field.eq_ignore_ascii_case(b"cookie");
+        has_gpc |= field.eq_ignore_ascii_case(b"sec-gpc");
     }
+    let missing = match (has_cookie, has_gpc) {
+        (false, false) => "cookie, sec-gpc",
+        (false, true) => "cookie",
+        (true, false) => "sec-gpc",
+        (true, true) => return,
+    };
+    headers.append(VARY, HeaderValue::from_static(missing));
 }
 
 #[cfg(test)]
@@ -227,23 +264,24 @@ mod tests {
     use super::*;
     use http::header::COOKIE;
 
+    fn vary_after(existing: &[&'static str], gpc: bool) -> Vec<String> {
+        let mut headers = HeaderMap::new();
+        for value in existing {
+            headers.append(VARY, HeaderValue::from_static(value));
+        }
+        add_vary(&mut headers, gpc);
+        headers.get_all(VARY).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    }
+
     #[test]
     fn vary_is_merged_case_insensitively() {
-        let mut headers = HeaderMap::new();
-        headers.append(VARY, HeaderValue::from_static("Accept-Encoding, COOKIE"));
-        add_vary(&mut headers, "cookie");
-        assert_eq!(headers.get_all(VARY).iter().count(), 1);
-
-        let mut headers = HeaderMap::new();
-        headers.append(VARY, HeaderValue::from_static("accept-encoding"));
-        add_vary(&mut headers, "cookie");
-        let values: Vec<_> = headers.get_all(VARY).iter().collect();
-        assert_eq!(values, ["accept-encoding", "cookie"]);
-
-        let mut headers = HeaderMap::new();
-        headers.append(VARY, HeaderValue::from_static("*"));
-        add_vary(&mut headers, "cookie");
-        assert_eq!(headers.get_all(VARY).iter().count(), 1);
+        assert_eq!(vary_after(&["Accept-Encoding, COOKIE"], false), ["Accept-Encoding, COOKIE"]);
+        assert_eq!(vary_after(&["Accept-Encoding, COOKIE"], true), ["Accept-Encoding, COOKIE", "sec-gpc"]);
+        assert_eq!(vary_after(&["accept-encoding"], false), ["accept-encoding", "cookie"]);
+        assert_eq!(vary_after(&["origin", "Sec-GPC"], true), ["origin", "Sec-GPC", "cookie"]);
+        assert_eq!(vary_after(&[], true), ["cookie, sec-gpc"]);
+        assert_eq!(vary_after(&["*"], true), ["*"]);
+        assert_eq!(vary_after(&["cookie,sec-gpc"], true), ["cookie,sec-gpc"]);
     }
 
     #[test]

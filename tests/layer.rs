@@ -206,7 +206,7 @@ async fn undecided_visitor_gets_only_necessary_and_unknown_cookies() {
     assert_eq!(reply.json()["decided"], false);
     assert_eq!(reply.allowed(), ["necessary"]);
     let vary: Vec<_> = reply.headers.get_all(VARY).iter().collect();
-    assert_eq!(vary, ["cookie", "sec-gpc"]);
+    assert_eq!(vary, ["cookie, sec-gpc"]);
 }
 
 #[tokio::test]
