@@ -37,7 +37,10 @@ fn consent_value() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    format!("1.analytics.1.{}.6f1c0e6a9d8b4b2f8e51c7a1d2e3f405.0", now - 3600)
+    format!(
+        "1.analytics.1.{}.6f1c0e6a9d8b4b2f8e51c7a1d2e3f405.0",
+        now - 3600
+    )
 }
 
 fn request(cookie_header: &HeaderValue) -> Request<Body> {
@@ -117,9 +120,13 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
 
-    for (scenario, set_cookies) in [("a_no_set_cookie", false), ("b_5_set_cookie_2_denied", true)] {
+    for (scenario, set_cookies) in [
+        ("a_no_set_cookie", false),
+        ("b_5_set_cookie_2_denied", true),
+    ] {
         let mut group = c.benchmark_group(scenario);
-        let inner = move |_req: Request<Body>| async move { Ok::<_, Infallible>(respond(set_cookies)) };
+        let inner =
+            move |_req: Request<Body>| async move { Ok::<_, Infallible>(respond(set_cookies)) };
         let reading = move |req: Request<Body>| async move {
             let theme = req
                 .extensions()
@@ -132,7 +139,11 @@ fn bench(c: &mut Criterion) {
 
         let mut bare = service_fn(inner);
         group.bench_function("bare", |b| {
-            b.iter_batched(|| request(&cookie), |req| run(&mut bare, req), BatchSize::NumIterations(8))
+            b.iter_batched(
+                || request(&cookie),
+                |req| run(&mut bare, req),
+                BatchSize::NumIterations(8),
+            )
         });
         let mut layer = consent.layer(service_fn(inner));
         let check = run(&mut layer, request(&cookie));
@@ -142,11 +153,19 @@ fn bench(c: &mut Criterion) {
             "the layer keeps sid, _ga and _ga_*, and removes the two marketing cookies"
         );
         group.bench_function("tower_consent", |b| {
-            b.iter_batched(|| request(&cookie), |req| run(&mut layer, req), BatchSize::NumIterations(8))
+            b.iter_batched(
+                || request(&cookie),
+                |req| run(&mut layer, req),
+                BatchSize::NumIterations(8),
+            )
         });
         let mut cookies = CookieManagerLayer::new().layer(service_fn(inner));
         group.bench_function("tower_cookies", |b| {
-            b.iter_batched(|| request(&cookie), |req| run(&mut cookies, req), BatchSize::NumIterations(8))
+            b.iter_batched(
+                || request(&cookie),
+                |req| run(&mut cookies, req),
+                BatchSize::NumIterations(8),
+            )
         });
         let mut cookies_reading = CookieManagerLayer::new().layer(service_fn(reading));
         group.bench_function("tower_cookies_read_one", |b| {

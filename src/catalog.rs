@@ -106,7 +106,8 @@ impl Hasher for NameHasher {
         }
         let mut tail = [0u8; 8];
         tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(tail) ^ bytes.len() as u64).wrapping_mul(K);
+        self.0 =
+            (self.0.rotate_left(5) ^ u64::from_le_bytes(tail) ^ bytes.len() as u64).wrapping_mul(K);
     }
 
     fn write_u8(&mut self, byte: u8) {
@@ -224,10 +225,13 @@ impl Catalog {
                 return Ok(());
             };
             let service = rule.service.as_deref().map(|name| {
-                services.iter().position(|s| &**s == name).unwrap_or_else(|| {
-                    services.push(name.into());
-                    services.len() - 1
-                })
+                services
+                    .iter()
+                    .position(|s| &**s == name)
+                    .unwrap_or_else(|| {
+                        services.push(name.into());
+                        services.len() - 1
+                    })
             });
             let target = Target { category, service };
             match &rule.pattern {
@@ -252,7 +256,10 @@ impl Catalog {
         for rule in site_rules {
             add(rule, true)?;
         }
-        for rule in built_in_rules.iter().filter(|r| !covered_by_site(&r.pattern)) {
+        for rule in built_in_rules
+            .iter()
+            .filter(|r| !covered_by_site(&r.pattern))
+        {
             add(rule, false)?;
         }
         let matcher = Matcher::new(exact, prefixes);
@@ -274,7 +281,10 @@ impl Catalog {
         let target = self.matcher.find(name)?;
         Some(Classification {
             category: target.category,
-            service: target.service.and_then(|i| self.services.get(i)).map(|s| &**s),
+            service: target
+                .service
+                .and_then(|i| self.services.get(i))
+                .map(|s| &**s),
         })
     }
 }
@@ -287,7 +297,11 @@ mod tests {
 
     fn categories() -> Categories {
         Categories::new(
-            vec![Category::PREFERENCES, Category::ANALYTICS, Category::MARKETING],
+            vec![
+                Category::PREFERENCES,
+                Category::ANALYTICS,
+                Category::MARKETING,
+            ],
             CategorySet::EMPTY,
         )
     }
@@ -318,7 +332,14 @@ mod tests {
             Some("Google Ads")
         );
         assert_eq!(category_of(&catalog, "consent"), Some(0));
-        for look_alike in ["_gateway_session", "_gallery_view", "_gax", "sid", "_g", "ga"] {
+        for look_alike in [
+            "_gateway_session",
+            "_gallery_view",
+            "_gax",
+            "sid",
+            "_g",
+            "ga",
+        ] {
             assert_eq!(category_of(&catalog, look_alike), None, "{look_alike}");
         }
     }
@@ -336,18 +357,31 @@ mod tests {
             ("_uetsid", "analytics"),
             ("_uetsid", "preferences"),
         ]);
-        let catalog = Catalog::compile(&rules, &built_in_rules(), &categories(), "consent").unwrap();
+        let catalog =
+            Catalog::compile(&rules, &built_in_rules(), &categories(), "consent").unwrap();
         assert_eq!(category_of(&catalog, "_ga"), Some(0));
         assert_eq!(category_of(&catalog, "_ga_SITE1"), Some(1));
         assert_eq!(category_of(&catalog, "_ga_OTHER"), Some(2));
         assert_eq!(category_of(&catalog, "theme"), Some(1));
-        assert_eq!(category_of(&catalog, "ab_x"), Some(1), "a later site rule replaces an earlier one");
-        assert_eq!(category_of(&catalog, "ab_test_1"), Some(3), "longest prefix wins");
+        assert_eq!(
+            category_of(&catalog, "ab_x"),
+            Some(1),
+            "a later site rule replaces an earlier one"
+        );
+        assert_eq!(
+            category_of(&catalog, "ab_test_1"),
+            Some(3),
+            "longest prefix wins"
+        );
         // A site prefix beats built-in exact names and longer built-in prefixes it covers.
         assert_eq!(category_of(&catalog, "_hjid"), Some(1));
         assert_eq!(category_of(&catalog, "_hjSessionUser_1"), Some(1));
         assert_eq!(category_of(&catalog, "_uetsid"), Some(1));
-        assert_eq!(category_of(&catalog, "_uetvid"), Some(3), "built-in rules stay");
+        assert_eq!(
+            category_of(&catalog, "_uetvid"),
+            Some(3),
+            "built-in rules stay"
+        );
     }
 
     #[test]

@@ -91,7 +91,12 @@ impl Codec {
     /// The decision a cookie value holds, if it is well formed, correctly signed (when signing),
     /// made on the current policy revision and not older than the cookie's lifetime at `now`
     /// (seconds since the Unix epoch).
-    pub(crate) fn decode(&self, value: &[u8], categories: &Categories, now: u64) -> Option<Decision> {
+    pub(crate) fn decode(
+        &self,
+        value: &[u8],
+        categories: &Categories,
+        now: u64,
+    ) -> Option<Decision> {
         // One forward pass with plain loops: this runs on every request that carries the cookie,
         // and every field is a few bytes long.
         let mut cursor = Cursor { value, at: 0 };
@@ -320,7 +325,11 @@ mod tests {
         let later = NOW + HALF_YEAR + 60;
         assert!(codec.decode(value.as_bytes(), &table(), later).is_none());
         let long_before = NOW - 2 * CLOCK_SKEW_SECS;
-        assert!(codec.decode(value.as_bytes(), &table(), long_before).is_none());
+        assert!(
+            codec
+                .decode(value.as_bytes(), &table(), long_before)
+                .is_none()
+        );
     }
 
     #[test]

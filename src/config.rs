@@ -166,7 +166,9 @@ pub enum ConfigError {
     #[error(transparent)]
     InvalidCategory(#[from] InvalidCategoryName),
     /// A category is listed twice, or `necessary` is listed as optional.
-    #[error("category {0:?} is listed more than once (necessary is always present and is not listed)")]
+    #[error(
+        "category {0:?} is listed more than once (necessary is always present and is not listed)"
+    )]
     DuplicateCategory(String),
     /// More categories than a consent set can hold.
     #[error("{0} categories configured; at most {max} optional categories are supported", max = MAX_CATEGORIES - 1)]
@@ -185,7 +187,9 @@ pub enum ConfigError {
     )]
     InvalidCookieName(String),
     /// A declared cookie name or prefix is not a valid cookie name.
-    #[error("invalid cookie name in declaration {0:?}: use letters, digits and !#$%&'*+-.^_`|~, optionally ending in *")]
+    #[error(
+        "invalid cookie name in declaration {0:?}: use letters, digits and !#$%&'*+-.^_`|~, optionally ending in *"
+    )]
     InvalidDeclaredCookie(String),
     /// The cookie domain is not a domain name.
     #[error("invalid cookie domain {0:?}: expected a domain name such as example.com")]
@@ -197,10 +201,14 @@ pub enum ConfigError {
     #[error("the signing key has {0} bytes; use at least 32 random bytes")]
     SigningKeyTooShort(usize),
     /// The endpoint path is not an absolute path.
-    #[error("invalid endpoint path {0:?}: expected an absolute path such as /consent, without query or fragment")]
+    #[error(
+        "invalid endpoint path {0:?}: expected an absolute path such as /consent, without query or fragment"
+    )]
     InvalidEndpointPath(String),
     /// An allowed origin is not `scheme://host[:port]`.
-    #[error("invalid allowed origin {0:?}: expected scheme://host[:port], such as https://www.example.com")]
+    #[error(
+        "invalid allowed origin {0:?}: expected scheme://host[:port], such as https://www.example.com"
+    )]
     InvalidOrigin(String),
     /// The body limit is zero.
     #[error("the endpoint's max body size must be at least one byte")]
@@ -558,19 +566,19 @@ impl Settings {
             .collect::<Result<Vec<_>, _>>()?;
         let catalog = Catalog::compile(&site_rules, &built_in_rules(), &categories, &cookie.name)
             .map_err(|e| ConfigError::UnknownCategory {
-                setting: format!("cookies ({:?})", e.pattern),
-                category: e.category.into(),
-            })?;
+            setting: format!("cookies ({:?})", e.pattern),
+            category: e.category.into(),
+        })?;
         let unknown = match &config.unknown_cookies {
             UnknownCookies::Allow => UnknownPolicy::Allow,
-            UnknownCookies::AsCategory(name) => UnknownPolicy::AsCategory(
-                categories
-                    .index_of(name)
-                    .ok_or_else(|| ConfigError::UnknownCategory {
+            UnknownCookies::AsCategory(name) => {
+                UnknownPolicy::AsCategory(categories.index_of(name).ok_or_else(|| {
+                    ConfigError::UnknownCategory {
                         setting: "unknown_cookies".into(),
                         category: name.clone(),
-                    })?,
-            ),
+                    }
+                })?)
+            }
         };
         let endpoint = &config.endpoint;
         if !is_endpoint_path(&endpoint.path) {
@@ -637,7 +645,8 @@ fn compile_categories(optional: &[String], gpc: &[String]) -> Result<Categories,
 fn compile_cookie(config: &CookieConfig) -> Result<ConsentCookie, ConfigError> {
     let name = &config.name;
     let prefixed = name.to_ascii_lowercase();
-    if !is_cookie_name(name) || prefixed.starts_with("__host-") || prefixed.starts_with("__secure-") {
+    if !is_cookie_name(name) || prefixed.starts_with("__host-") || prefixed.starts_with("__secure-")
+    {
         return Err(ConfigError::InvalidCookieName(name.clone()));
     }
     let domain = match &config.domain {
@@ -675,7 +684,9 @@ fn is_domain(domain: &str) -> bool {
     domain.len() <= 253
         && domain.split('.').all(|label| {
             (1..=63).contains(&label.len())
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -724,36 +735,81 @@ mod tests {
     #[test]
     fn each_error_is_reported() {
         let cases: Vec<(ConsentLayerBuilder, &str)> = vec![
-            (ConsentLayer::builder().category("Bad Name"), "invalid category name"),
-            (ConsentLayer::builder().category("analytics"), "more than once"),
-            (ConsentLayer::builder().category("necessary"), "more than once"),
+            (
+                ConsentLayer::builder().category("Bad Name"),
+                "invalid category name",
+            ),
+            (
+                ConsentLayer::builder().category("analytics"),
+                "more than once",
+            ),
+            (
+                ConsentLayer::builder().category("necessary"),
+                "more than once",
+            ),
             (
                 ConsentLayer::builder().categories((0..64).map(|i| format!("c{i}"))),
                 "at most 63",
             ),
-            (ConsentLayer::builder().gpc_categories(["ads"]), "gpc_categories names category \"ads\""),
+            (
+                ConsentLayer::builder().gpc_categories(["ads"]),
+                "gpc_categories names category \"ads\"",
+            ),
             (ConsentLayer::builder().cookie("x", "ads"), "cookies"),
-            (ConsentLayer::builder().cookie("a b", "analytics"), "invalid cookie name in declaration"),
-            (ConsentLayer::builder().cookie("*", "analytics"), "invalid cookie name in declaration"),
+            (
+                ConsentLayer::builder().cookie("a b", "analytics"),
+                "invalid cookie name in declaration",
+            ),
+            (
+                ConsentLayer::builder().cookie("*", "analytics"),
+                "invalid cookie name in declaration",
+            ),
             (
                 ConsentLayer::builder().unknown_cookies(UnknownCookies::AsCategory("ads".into())),
                 "unknown_cookies",
             ),
-            (ConsentLayer::builder().cookie_name("a;b"), "invalid consent cookie name"),
-            (ConsentLayer::builder().cookie_name("__Host-x"), "invalid consent cookie name"),
-            (ConsentLayer::builder().cookie_domain("exa mple.com"), "invalid cookie domain"),
+            (
+                ConsentLayer::builder().cookie_name("a;b"),
+                "invalid consent cookie name",
+            ),
+            (
+                ConsentLayer::builder().cookie_name("__Host-x"),
+                "invalid consent cookie name",
+            ),
+            (
+                ConsentLayer::builder().cookie_domain("exa mple.com"),
+                "invalid cookie domain",
+            ),
             (ConsentLayer::builder().max_age(Duration::ZERO), "max age"),
             (ConsentLayer::builder().signing_key(vec![1; 31]), "31 bytes"),
-            (ConsentLayer::builder().endpoint_path("consent"), "invalid endpoint path"),
-            (ConsentLayer::builder().endpoint_path("//evil"), "invalid endpoint path"),
-            (ConsentLayer::builder().endpoint_path("/c?x=1"), "invalid endpoint path"),
-            (ConsentLayer::builder().allowed_origin("example.com"), "invalid allowed origin"),
-            (ConsentLayer::builder().allowed_origin("ftp://example.com"), "invalid allowed origin"),
+            (
+                ConsentLayer::builder().endpoint_path("consent"),
+                "invalid endpoint path",
+            ),
+            (
+                ConsentLayer::builder().endpoint_path("//evil"),
+                "invalid endpoint path",
+            ),
+            (
+                ConsentLayer::builder().endpoint_path("/c?x=1"),
+                "invalid endpoint path",
+            ),
+            (
+                ConsentLayer::builder().allowed_origin("example.com"),
+                "invalid allowed origin",
+            ),
+            (
+                ConsentLayer::builder().allowed_origin("ftp://example.com"),
+                "invalid allowed origin",
+            ),
             (ConsentLayer::builder().max_body_bytes(0), "max body size"),
         ];
         for (builder, expected) in cases {
             let err = build(builder).unwrap_err().to_string();
-            assert!(err.contains(expected), "{err:?} should mention {expected:?}");
+            assert!(
+                err.contains(expected),
+                "{err:?} should mention {expected:?}"
+            );
         }
     }
 
@@ -763,7 +819,12 @@ mod tests {
         assert_eq!(host.cookie_name(), "__Host-consent");
         let secure = build(ConsentLayer::builder().cookie_domain(".Example.com")).unwrap();
         assert_eq!(secure.cookie_name(), "__Secure-consent");
-        let dev = build(ConsentLayer::builder().secure_cookie(false).cookie_domain("a.test")).unwrap();
+        let dev = build(
+            ConsentLayer::builder()
+                .secure_cookie(false)
+                .cookie_domain("a.test"),
+        )
+        .unwrap();
         assert_eq!(dev.cookie_name(), "consent");
     }
 
@@ -789,7 +850,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.policy_revision, 4);
-        assert_eq!(config.unknown_cookies, UnknownCookies::AsCategory("marketing".into()));
+        assert_eq!(
+            config.unknown_cookies,
+            UnknownCookies::AsCategory("marketing".into())
+        );
         assert!(build(ConsentLayer::builder_from(config)).is_ok());
         let err = serde_json::from_str::<ConsentConfig>(r#"{"polcy_revision": 4}"#).unwrap_err();
         assert!(err.to_string().contains("polcy_revision"), "{err}");

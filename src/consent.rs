@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The most categories a site can have, `necessary` included: a [`CategorySet`] is one `u64`.
+/// The most categories a site can have, `necessary` included (a set of them is one `u64`).
 pub const MAX_CATEGORIES: usize = 64;
 
 /// A consent category: `necessary`, `preferences`, `analytics`, `marketing`, or one the site
@@ -160,7 +160,9 @@ impl Categories {
     }
 
     pub(crate) fn index_of_bytes(&self, name: &[u8]) -> Option<usize> {
-        self.names.iter().position(|c| c.as_str().as_bytes() == name)
+        self.names
+            .iter()
+            .position(|c| c.as_str().as_bytes() == name)
     }
 
     pub(crate) fn name(&self, index: usize) -> Option<&Category> {
@@ -365,8 +367,14 @@ impl serde::Serialize for Consent {
         use serde::ser::SerializeStruct;
         let mut s = serializer.serialize_struct("Consent", 8)?;
         s.serialize_field("decided", &self.is_decided())?;
-        s.serialize_field("allowed", &self.allowed().map(Category::as_str).collect::<Vec<_>>())?;
-        s.serialize_field("denied", &self.denied().map(Category::as_str).collect::<Vec<_>>())?;
+        s.serialize_field(
+            "allowed",
+            &self.allowed().map(Category::as_str).collect::<Vec<_>>(),
+        )?;
+        s.serialize_field(
+            "denied",
+            &self.denied().map(Category::as_str).collect::<Vec<_>>(),
+        )?;
         s.serialize_field("revision", &self.revision())?;
         s.serialize_field("decided_at", &self.decision.map(|d| d.decided_at))?;
         s.serialize_field("id", &self.id().map(|id| id.to_hex()))?;
@@ -381,7 +389,11 @@ mod tests {
     use super::*;
 
     fn table() -> Arc<Categories> {
-        let optional = vec![Category::PREFERENCES, Category::ANALYTICS, Category::MARKETING];
+        let optional = vec![
+            Category::PREFERENCES,
+            Category::ANALYTICS,
+            Category::MARKETING,
+        ];
         Arc::new(Categories::new(optional, CategorySet::EMPTY.with(3)))
     }
 

@@ -27,7 +27,11 @@ impl<S: Sync> FromRequestParts<S> for Consent {
     type Rejection = MissingConsent;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Consent>().cloned().ok_or(MissingConsent)
+        parts
+            .extensions
+            .get::<Consent>()
+            .cloned()
+            .ok_or(MissingConsent)
     }
 }
 

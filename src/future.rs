@@ -63,7 +63,11 @@ pub(crate) struct ResponseFilter {
 }
 
 impl ResponseFilter {
-    pub(crate) fn new(settings: Arc<Settings>, allowed: CategorySet, lingering: Vec<Box<str>>) -> Self {
+    pub(crate) fn new(
+        settings: Arc<Settings>,
+        allowed: CategorySet,
+        lingering: Vec<Box<str>>,
+    ) -> Self {
         ResponseFilter {
             settings,
             allowed,
@@ -144,7 +148,9 @@ where
                         endpoint::too_large(&read.settings)
                     }
                     Some(Err(_)) => endpoint::unreadable_body(),
-                    None => endpoint::answer(&read.parts, read.format, &read.buffer, &read.settings),
+                    None => {
+                        endpoint::answer(&read.parts, read.format, &read.buffer, &read.settings)
+                    }
                 };
                 return Poll::Ready(Ok(response.map(ConsentBody::full)));
             },

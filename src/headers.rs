@@ -118,7 +118,10 @@ pub(crate) fn filter_set_cookies(
 /// of the others. `HeaderMap` cannot remove one value of many, so the kept values are moved out
 /// (the first few onto the stack), the entry is reset to the first of them, and the rest are
 /// appended to the same entry, which spares hashing the header name again.
-fn remove_set_cookies(headers: &mut HeaderMap, mut remove: impl FnMut(usize, &HeaderValue) -> bool) {
+fn remove_set_cookies(
+    headers: &mut HeaderMap,
+    mut remove: impl FnMut(usize, &HeaderValue) -> bool,
+) {
     const ON_STACK: usize = 8;
     let http::header::Entry::Occupied(mut entry) = headers.entry(SET_COOKIE) else {
         return;
@@ -202,9 +205,8 @@ pub(crate) fn expire_cookies(headers: &mut HeaderMap, settings: &Settings, names
             );
             continue;
         }
-        let secure = settings.cookie.secure
-            || name.starts_with("__Secure-")
-            || name.starts_with("__Host-");
+        let secure =
+            settings.cookie.secure || name.starts_with("__Secure-") || name.starts_with("__Host-");
         let host_only = deletion(name, None, secure);
         // `__Host-` cookies cannot have a domain, so only the host-only deletion applies.
         let on_domain = settings
@@ -270,15 +272,31 @@ mod tests {
             headers.append(VARY, HeaderValue::from_static(value));
         }
         add_vary(&mut headers, gpc);
-        headers.get_all(VARY).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+        headers
+            .get_all(VARY)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
     }
 
     #[test]
     fn vary_is_merged_case_insensitively() {
-        assert_eq!(vary_after(&["Accept-Encoding, COOKIE"], false), ["Accept-Encoding, COOKIE"]);
-        assert_eq!(vary_after(&["Accept-Encoding, COOKIE"], true), ["Accept-Encoding, COOKIE", "sec-gpc"]);
-        assert_eq!(vary_after(&["accept-encoding"], false), ["accept-encoding", "cookie"]);
-        assert_eq!(vary_after(&["origin", "Sec-GPC"], true), ["origin", "Sec-GPC", "cookie"]);
+        assert_eq!(
+            vary_after(&["Accept-Encoding, COOKIE"], false),
+            ["Accept-Encoding, COOKIE"]
+        );
+        assert_eq!(
+            vary_after(&["Accept-Encoding, COOKIE"], true),
+            ["Accept-Encoding, COOKIE", "sec-gpc"]
+        );
+        assert_eq!(
+            vary_after(&["accept-encoding"], false),
+            ["accept-encoding", "cookie"]
+        );
+        assert_eq!(
+            vary_after(&["origin", "Sec-GPC"], true),
+            ["origin", "Sec-GPC", "cookie"]
+        );
         assert_eq!(vary_after(&[], true), ["cookie, sec-gpc"]);
         assert_eq!(vary_after(&["*"], true), ["*"]);
         assert_eq!(vary_after(&["cookie,sec-gpc"], true), ["cookie,sec-gpc"]);

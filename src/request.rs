@@ -63,9 +63,10 @@ pub(crate) fn gpc(headers: &HeaderMap) -> bool {
 pub(crate) fn is_navigation(headers: &HeaderMap) -> bool {
     match headers.get(&SEC_FETCH_DEST) {
         Some(dest) => matches!(dest.as_bytes(), b"document" | b"iframe" | b"frame"),
-        None => headers.get_all(ACCEPT).iter().any(|accept| {
-            memchr::memmem::find(accept.as_bytes(), b"text/html").is_some()
-        }),
+        None => headers
+            .get_all(ACCEPT)
+            .iter()
+            .any(|accept| memchr::memmem::find(accept.as_bytes(), b"text/html").is_some()),
     }
 }
 
@@ -77,7 +78,12 @@ mod tests {
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs
             .iter()
-            .map(|(n, v)| (http::HeaderName::from_static(n), HeaderValue::from_static(v)))
+            .map(|(n, v)| {
+                (
+                    http::HeaderName::from_static(n),
+                    HeaderValue::from_static(v),
+                )
+            })
             .collect()
     }
 
@@ -95,8 +101,14 @@ mod tests {
     fn navigations() {
         assert!(is_navigation(&headers(&[("sec-fetch-dest", "document")])));
         assert!(is_navigation(&headers(&[("sec-fetch-dest", "iframe")])));
-        assert!(!is_navigation(&headers(&[("sec-fetch-dest", "empty"), ("accept", "text/html")])));
-        assert!(is_navigation(&headers(&[("accept", "text/html,application/xhtml+xml")])));
+        assert!(!is_navigation(&headers(&[
+            ("sec-fetch-dest", "empty"),
+            ("accept", "text/html")
+        ])));
+        assert!(is_navigation(&headers(&[(
+            "accept",
+            "text/html,application/xhtml+xml"
+        )])));
         assert!(!is_navigation(&headers(&[("accept", "application/json")])));
         assert!(!is_navigation(&HeaderMap::new()));
     }

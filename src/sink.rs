@@ -149,8 +149,8 @@ impl JsonLinesSink {
 
 impl ConsentSink for JsonLinesSink {
     fn record(&self, record: &ConsentRecord) -> Result<(), SinkError> {
-        let mut line = serde_json::to_vec(record)
-            .map_err(|e| self.io_error(std::io::Error::other(e)))?;
+        let mut line =
+            serde_json::to_vec(record).map_err(|e| self.io_error(std::io::Error::other(e)))?;
         line.push(b'\n');
         // A panic elsewhere while holding the lock leaves the file handle itself intact.
         let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
@@ -215,6 +215,10 @@ mod tests {
                 gpc: false,
             })
             .unwrap_err();
-        assert!(err.to_string().contains("/nonexistent-dir/for/sure/log.jsonl"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("/nonexistent-dir/for/sure/log.jsonl"),
+            "{err}"
+        );
     }
 }

@@ -67,10 +67,17 @@ async fn site(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infall
         None => "no consent".into(),
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
-    let custom: Vec<_> = req.headers().get_all("x-set-cookie").iter().cloned().collect();
+    let custom: Vec<_> = req
+        .headers()
+        .get_all("x-set-cookie")
+        .iter()
+        .cloned()
+        .collect();
     if custom.is_empty() {
         for cookie in SITE_COOKIES {
-            response.headers_mut().append(SET_COOKIE, cookie.parse().unwrap());
+            response
+                .headers_mut()
+                .append(SET_COOKIE, cookie.parse().unwrap());
         }
     } else {
         for value in custom {
@@ -133,10 +140,12 @@ where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: std::fmt::Debug,
 {
-    let service = layer.clone().layer_service(service_fn(|req: Request<B>| async move {
-        let (parts, _) = req.into_parts();
-        site(Request::from_parts(parts, Full::new(Bytes::new()))).await
-    }));
+    let service = layer
+        .clone()
+        .layer_service(service_fn(|req: Request<B>| async move {
+            let (parts, _) = req.into_parts();
+            site(Request::from_parts(parts, Full::new(Bytes::new()))).await
+        }));
     let response = service.oneshot(req).await.unwrap();
     let (parts, body) = response.into_parts();
     let body = body.collect().await.unwrap().to_bytes();
@@ -220,20 +229,44 @@ async fn accept_round_trip_reaches_the_handler() {
     let set = reply.set_cookies();
     assert_eq!(set.len(), 1, "{set:?}");
     let consent = &set[0];
-    assert!(consent.starts_with("__Host-consent=1.preferences+analytics+marketing.1."), "{consent}");
-    for attribute in ["; SameSite=Lax", "; Secure", "; Path=/", "; Max-Age=15552000"] {
+    assert!(
+        consent.starts_with("__Host-consent=1.preferences+analytics+marketing.1."),
+        "{consent}"
+    );
+    for attribute in [
+        "; SameSite=Lax",
+        "; Secure",
+        "; Path=/",
+        "; Max-Age=15552000",
+    ] {
         assert!(consent.contains(attribute), "{consent} lacks {attribute}");
     }
-    assert!(!consent.contains("HttpOnly"), "JavaScript must be able to read it");
+    assert!(
+        !consent.contains("HttpOnly"),
+        "JavaScript must be able to read it"
+    );
 
-    let next = send(&layer, page(Some(&format!("sid=abc; {}", reply.consent_cookie())))).await;
+    let next = send(
+        &layer,
+        page(Some(&format!("sid=abc; {}", reply.consent_cookie()))),
+    )
+    .await;
     assert_eq!(next.json()["decided"], true);
-    assert_eq!(next.allowed(), ["necessary", "preferences", "analytics", "marketing"]);
-    assert_eq!(next.set_cookie_names(), ["sid", "_ga", "_ga_ABC123", "_fbp", "theme"]);
+    assert_eq!(
+        next.allowed(),
+        ["necessary", "preferences", "analytics", "marketing"]
+    );
+    assert_eq!(
+        next.set_cookie_names(),
+        ["sid", "_ga", "_ga_ABC123", "_fbp", "theme"]
+    );
     let records = recorder.records();
     assert_eq!(records.len(), 1);
     assert_eq!(next.json()["id"], records[0].id.to_string());
-    assert_eq!(records[0].categories, ["preferences", "analytics", "marketing"]);
+    assert_eq!(
+        records[0].categories,
+        ["preferences", "analytics", "marketing"]
+    );
 }
 
 #[tokio::test]
@@ -249,7 +282,10 @@ async fn reject_and_save_gate_set_cookie_per_category() {
         ("category=analytics", &["sid", "_ga", "_ga_ABC123"]),
         ("category=marketing", &["sid", "_fbp"]),
         ("category=preferences", &["sid", "theme"]),
-        ("category=analytics&category=preferences", &["sid", "_ga", "_ga_ABC123", "theme"]),
+        (
+            "category=analytics&category=preferences",
+            &["sid", "_ga", "_ga_ABC123", "theme"],
+        ),
         ("", &["sid"]),
     ];
     for (categories, expected) in cases {
@@ -263,11 +299,18 @@ async fn reject_and_save_gate_set_cookie_per_category() {
 #[tokio::test]
 async fn json_endpoint_replies_with_the_consent() {
     let layer = builder().sink(Recorder::default()).build().unwrap();
-    let reply = send(&layer, json_post(r#"{"action":"save","categories":["analytics"]}"#)).await;
+    let reply = send(
+        &layer,
+        json_post(r#"{"action":"save","categories":["analytics"]}"#),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.headers[CONTENT_TYPE], "application/json");
     assert_eq!(reply.allowed(), ["necessary", "analytics"]);
-    assert_eq!(reply.json()["denied"], serde_json::json!(["preferences", "marketing"]));
+    assert_eq!(
+        reply.json()["denied"],
+        serde_json::json!(["preferences", "marketing"])
+    );
     assert_eq!(reply.json()["revision"], 1);
     let next = send(&layer, page(Some(&reply.consent_cookie()))).await;
     assert_eq!(next.allowed(), ["necessary", "analytics"]);
@@ -281,14 +324,20 @@ async fn withdrawal_expires_the_withdrawn_categories_cookies() {
         .build()
         .unwrap();
     let accept = send(&layer, build(form("action=accept"))).await;
-    let cookie_header = format!("{}; _ga=GA1; _ga_ABC123=GS1; _fbp=fb; theme=dark; sid=1", accept.consent_cookie());
+    let cookie_header = format!(
+        "{}; _ga=GA1; _ga_ABC123=GS1; _fbp=fb; theme=dark; sid=1",
+        accept.consent_cookie()
+    );
     let withdraw = send(
         &layer,
         build(form("action=save&category=preferences").header(COOKIE, &cookie_header)),
     )
     .await;
     let set = withdraw.set_cookies();
-    assert!(set[0].starts_with("__Secure-consent=1.preferences."), "{set:?}");
+    assert!(
+        set[0].starts_with("__Secure-consent=1.preferences."),
+        "{set:?}"
+    );
     let expired: Vec<_> = set[1..].iter().map(String::as_str).collect();
     assert_eq!(
         expired,
@@ -308,7 +357,10 @@ async fn lingering_tracker_cookies_are_expired_on_page_views() {
     let layer = builder().sink(Recorder::default()).build().unwrap();
     let reply = send(&layer, page(Some("_fbp=old; sid=1"))).await;
     let set = reply.set_cookies();
-    assert!(set.contains(&"_fbp=; Secure; Path=/; Max-Age=0".to_string()), "{set:?}");
+    assert!(
+        set.contains(&"_fbp=; Secure; Path=/; Max-Age=0".to_string()),
+        "{set:?}"
+    );
     // Not for requests that are not page views (an API call, an image).
     let api = Request::get("/api")
         .header(COOKIE, "_fbp=old")
@@ -361,7 +413,13 @@ async fn cross_site_submissions_are_forbidden() {
         let reply = send(&layer, req).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN);
         assert!(reply.set_cookies().is_empty());
-        assert!(reply.body.contains("consent can only be given on this site"), "{}", reply.body);
+        assert!(
+            reply
+                .body
+                .contains("consent can only be given on this site"),
+            "{}",
+            reply.body
+        );
     }
 }
 
@@ -376,7 +434,11 @@ async fn redirects_stay_on_the_site() {
         ("return_to=%2Fok%3Fa%3D1", None, "/ok?a=1"),
         ("", Some("https://example.com/from?x=1"), "/from?x=1"),
         ("", Some("https://evil.com/from"), "/"),
-        ("return_to=%2F%2Fevil.com", Some("https://example.com/back"), "/back"),
+        (
+            "return_to=%2F%2Fevil.com",
+            Some("https://example.com/back"),
+            "/back",
+        ),
     ];
     for (extra, referer, expected) in cases {
         let mut req = form(&format!("action=reject&{extra}"));
@@ -392,7 +454,11 @@ async fn redirects_stay_on_the_site() {
 #[tokio::test]
 async fn a_policy_revision_bump_asks_again() {
     let v1 = builder().sink(Recorder::default()).build().unwrap();
-    let v2 = builder().policy_revision(2).sink(Recorder::default()).build().unwrap();
+    let v2 = builder()
+        .policy_revision(2)
+        .sink(Recorder::default())
+        .build()
+        .unwrap();
     let accept = send(&v1, build(form("action=accept"))).await;
     let cookie = accept.consent_cookie();
     assert_eq!(send(&v1, page(Some(&cookie))).await.json()["decided"], true);
@@ -403,11 +469,18 @@ async fn a_policy_revision_bump_asks_again() {
 
 #[tokio::test]
 async fn signed_cookies_reject_tampering_and_unsigned_values() {
-    let signed = builder().signing_key([9u8; 32]).sink(Recorder::default()).build().unwrap();
+    let signed = builder()
+        .signing_key([9u8; 32])
+        .sink(Recorder::default())
+        .build()
+        .unwrap();
     let unsigned = builder().sink(Recorder::default()).build().unwrap();
     let reject = send(&signed, build(form("action=reject"))).await;
     let cookie = reject.consent_cookie();
-    assert_eq!(send(&signed, page(Some(&cookie))).await.json()["decided"], true);
+    assert_eq!(
+        send(&signed, page(Some(&cookie))).await.json()["decided"],
+        true
+    );
 
     let tampered = cookie.replacen("1..", "1.marketing.", 1);
     assert_ne!(tampered, cookie);
@@ -415,18 +488,31 @@ async fn signed_cookies_reject_tampering_and_unsigned_values() {
     assert_eq!(reply.json()["decided"], false);
     assert_eq!(reply.allowed(), ["necessary"]);
 
-    let forged = send(&unsigned, build(form("action=accept"))).await.consent_cookie();
+    let forged = send(&unsigned, build(form("action=accept")))
+        .await
+        .consent_cookie();
     let reply = send(&signed, page(Some(&forged))).await;
     assert_eq!(reply.json()["decided"], false);
 }
 
 #[tokio::test]
 async fn report_only_changes_nothing() {
-    let layer = builder().report_only(true).sink(Recorder::default()).build().unwrap();
+    let layer = builder()
+        .report_only(true)
+        .sink(Recorder::default())
+        .build()
+        .unwrap();
     let reply = send(&layer, page(Some("_fbp=old"))).await;
-    assert_eq!(reply.set_cookie_names(), ["sid", "_ga", "_ga_ABC123", "_fbp", "theme"]);
+    assert_eq!(
+        reply.set_cookie_names(),
+        ["sid", "_ga", "_ga_ABC123", "_fbp", "theme"]
+    );
     assert!(reply.headers.get(VARY).is_none());
-    assert_eq!(reply.allowed(), ["necessary"], "handlers still see the real consent");
+    assert_eq!(
+        reply.allowed(),
+        ["necessary"],
+        "handlers still see the real consent"
+    );
     // The endpoint still records choices.
     let accept = send(&layer, build(form("action=accept"))).await;
     assert_eq!(accept.status, StatusCode::SEE_OTHER);
@@ -442,7 +528,12 @@ async fn unknown_cookie_policy() {
         .build()
         .unwrap();
     assert_eq!(send(&allow, page(None)).await.set_cookie_names(), ["sid"]);
-    assert!(send(&strict, page(None)).await.set_cookie_names().is_empty());
+    assert!(
+        send(&strict, page(None))
+            .await
+            .set_cookie_names()
+            .is_empty()
+    );
     let accept = send(&strict, build(form("action=accept"))).await;
     let all = send(&strict, page(Some(&accept.consent_cookie()))).await;
     assert!(all.set_cookie_names().contains(&"sid".to_string()));
@@ -453,28 +544,42 @@ async fn unknown_cookie_policy() {
         .sink(Recorder::default())
         .build()
         .unwrap();
-    assert_eq!(send(&declared, page(None)).await.set_cookie_names(), ["sid"]);
+    assert_eq!(
+        send(&declared, page(None)).await.set_cookie_names(),
+        ["sid"]
+    );
 }
 
 #[tokio::test]
 async fn vary_is_merged_and_only_added_when_consent_matters() {
     let layer = builder().sink(Recorder::default()).build().unwrap();
     let mut req = page(None);
-    req.headers_mut().insert("x-vary", "Accept-Encoding, Cookie".parse().unwrap());
+    req.headers_mut()
+        .insert("x-vary", "Accept-Encoding, Cookie".parse().unwrap());
     let reply = send(&layer, req).await;
     let vary: Vec<_> = reply.headers.get_all(VARY).iter().collect();
     assert_eq!(vary, ["Accept-Encoding, Cookie", "sec-gpc"]);
 
     let mut req = page(None);
-    req.headers_mut().insert("x-set-cookie", "sid=1".parse().unwrap());
+    req.headers_mut()
+        .insert("x-set-cookie", "sid=1".parse().unwrap());
     let reply = send(&layer, req).await;
-    assert!(reply.headers.get(VARY).is_none(), "only a necessary cookie: no Vary");
+    assert!(
+        reply.headers.get(VARY).is_none(),
+        "only a necessary cookie: no Vary"
+    );
 }
 
 #[tokio::test]
 async fn endpoint_method_type_and_size_errors() {
-    let layer = builder().max_body_bytes(64).sink(Recorder::default()).build().unwrap();
-    let get = Request::get("/consent").body(Full::new(Bytes::new())).unwrap();
+    let layer = builder()
+        .max_body_bytes(64)
+        .sink(Recorder::default())
+        .build()
+        .unwrap();
+    let get = Request::get("/consent")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
     let reply = send(&layer, get).await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(reply.headers[ALLOW], "POST");
@@ -483,9 +588,17 @@ async fn endpoint_method_type_and_size_errors() {
         .header(CONTENT_TYPE, "text/plain")
         .body(Full::new(Bytes::from("action=accept")))
         .unwrap();
-    assert_eq!(send(&layer, text).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let none = Request::post("/consent").body(Full::new(Bytes::from("action=accept"))).unwrap();
-    assert_eq!(send(&layer, none).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        send(&layer, text).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    let none = Request::post("/consent")
+        .body(Full::new(Bytes::from("action=accept")))
+        .unwrap();
+    assert_eq!(
+        send(&layer, none).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
 
     let big = build(form(&format!("action=accept&pad={}", "x".repeat(100))));
     let reply = send(&layer, big).await;
@@ -494,7 +607,10 @@ async fn endpoint_method_type_and_size_errors() {
 
     for (body, message) in [
         ("action=maybe", "unknown action \"maybe\""),
-        ("action=save&category=tracking", "unknown category \"tracking\""),
+        (
+            "action=save&category=tracking",
+            "unknown category \"tracking\"",
+        ),
         ("category=analytics", "missing field `action`"),
         ("action=%FF", "not valid UTF-8"),
     ] {
@@ -505,7 +621,11 @@ async fn endpoint_method_type_and_size_errors() {
     }
     let reply = send(&layer, json_post("{\"action\":")).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert!(reply.body.starts_with("the JSON body is invalid"), "{}", reply.body);
+    assert!(
+        reply.body.starts_with("the JSON body is invalid"),
+        "{}",
+        reply.body
+    );
 }
 
 /// A request body delivered in pieces, possibly failing.
@@ -532,13 +652,32 @@ fn streamed(chunks: Vec<Result<Bytes, std::io::Error>>) -> Request<Chunks> {
 
 #[tokio::test]
 async fn streamed_bodies_are_limited_and_errors_are_bad_requests() {
-    let layer = builder().max_body_bytes(32).sink(Recorder::default()).build().unwrap();
-    let ok = send_with(&layer, streamed(vec![Ok("action=sa".into()), Ok(Bytes::new()), Ok("ve&category=analytics".into())])).await;
+    let layer = builder()
+        .max_body_bytes(32)
+        .sink(Recorder::default())
+        .build()
+        .unwrap();
+    let ok = send_with(
+        &layer,
+        streamed(vec![
+            Ok("action=sa".into()),
+            Ok(Bytes::new()),
+            Ok("ve&category=analytics".into()),
+        ]),
+    )
+    .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     let chunk = Bytes::from(vec![b'a'; 20]);
     let too_big = send_with(&layer, streamed(vec![Ok(chunk.clone()), Ok(chunk)])).await;
     assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
-    let broken = send_with(&layer, streamed(vec![Ok("action=".into()), Err(std::io::Error::other("reset"))])).await;
+    let broken = send_with(
+        &layer,
+        streamed(vec![
+            Ok("action=".into()),
+            Err(std::io::Error::other("reset")),
+        ]),
+    )
+    .await;
     assert_eq!(broken.status, StatusCode::BAD_REQUEST);
     assert!(broken.set_cookies().is_empty());
 }
@@ -554,7 +693,9 @@ async fn a_failing_sink_applies_no_choice() {
 #[tokio::test]
 async fn bad_consent_cookies_mean_undecided_and_never_fail() {
     let layer = builder().sink(Recorder::default()).build().unwrap();
-    let good = send(&layer, build(form("action=accept"))).await.consent_cookie();
+    let good = send(&layer, build(form("action=accept")))
+        .await
+        .consent_cookie();
     let value = good.split_once('=').unwrap().1.to_string();
     let huge = format!("__Host-consent={}", "1".repeat(20_000));
     let cases: Vec<Vec<u8>> = vec![
@@ -570,10 +711,16 @@ async fn bad_consent_cookies_mean_undecided_and_never_fail() {
     ];
     for cookie in cases {
         let mut req = page(None);
-        req.headers_mut().insert(COOKIE, http::HeaderValue::from_bytes(&cookie).unwrap());
+        req.headers_mut()
+            .insert(COOKIE, http::HeaderValue::from_bytes(&cookie).unwrap());
         let reply = send(&layer, req).await;
         assert_eq!(reply.status, StatusCode::OK);
-        assert_eq!(reply.json()["decided"], false, "{}", String::from_utf8_lossy(&cookie));
+        assert_eq!(
+            reply.json()["decided"],
+            false,
+            "{}",
+            String::from_utf8_lossy(&cookie)
+        );
         assert_eq!(reply.set_cookie_names(), ["sid"]);
     }
 }
@@ -588,21 +735,50 @@ async fn several_consent_cookies_resolve_to_the_most_recent_then_the_strictest()
         .as_secs();
     let value = |cats: &str, at: u64| format!("__Host-consent=1.{cats}.1.{at}.{id}.0");
     let cases = [
-        (vec![value("analytics", now - 100), value("marketing", now - 50)], vec!["necessary", "marketing"]),
-        (vec![value("marketing", now - 50), value("analytics", now - 100)], vec!["necessary", "marketing"]),
-        (vec![value("analytics+marketing", now - 50), value("analytics", now - 50)], vec!["necessary", "analytics"]),
-        (vec![value("analytics", now - 50), value("analytics+marketing", now - 50)], vec!["necessary", "analytics"]),
-        (vec!["__Host-consent=junk".into(), value("analytics", now - 50)], vec!["necessary", "analytics"]),
+        (
+            vec![value("analytics", now - 100), value("marketing", now - 50)],
+            vec!["necessary", "marketing"],
+        ),
+        (
+            vec![value("marketing", now - 50), value("analytics", now - 100)],
+            vec!["necessary", "marketing"],
+        ),
+        (
+            vec![
+                value("analytics+marketing", now - 50),
+                value("analytics", now - 50),
+            ],
+            vec!["necessary", "analytics"],
+        ),
+        (
+            vec![
+                value("analytics", now - 50),
+                value("analytics+marketing", now - 50),
+            ],
+            vec!["necessary", "analytics"],
+        ),
+        (
+            vec!["__Host-consent=junk".into(), value("analytics", now - 50)],
+            vec!["necessary", "analytics"],
+        ),
     ];
     for (cookies, expected) in cases {
         // Both as one header and as separate headers (HTTP/2 may split them).
         let joined = page(Some(&cookies.join("; ")));
-        assert_eq!(send(&layer, joined).await.allowed(), expected, "{cookies:?}");
+        assert_eq!(
+            send(&layer, joined).await.allowed(),
+            expected,
+            "{cookies:?}"
+        );
         let mut split = page(None);
         for cookie in &cookies {
             split.headers_mut().append(COOKIE, cookie.parse().unwrap());
         }
-        assert_eq!(send(&layer, split).await.allowed(), expected, "{cookies:?} split");
+        assert_eq!(
+            send(&layer, split).await.allowed(),
+            expected,
+            "{cookies:?} split"
+        );
     }
 }
 
@@ -615,7 +791,11 @@ async fn a_16_kb_cookie_header_is_handled() {
         header.push_str(&format!("c{i}=v{i}; "));
     }
     header.push_str(&accept.consent_cookie());
-    assert!(header.len() > 12_000 && header.len() < 16_000, "{}", header.len());
+    assert!(
+        header.len() > 12_000 && header.len() < 16_000,
+        "{}",
+        header.len()
+    );
     let padded = format!("{header}; pad={}", "p".repeat(16_384 - header.len()));
     let reply = send(&layer, page(Some(&padded))).await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -635,15 +815,28 @@ async fn malformed_set_cookie_values_pass_unless_the_name_is_readable_and_denied
         b"\xf0\x9f=1",
         b"_gid",
     ] {
-        req.headers_mut()
-            .append("x-set-cookie", http::HeaderValue::from_bytes(value).unwrap());
+        req.headers_mut().append(
+            "x-set-cookie",
+            http::HeaderValue::from_bytes(value).unwrap(),
+        );
     }
     let reply = send(&layer, req).await;
     assert_eq!(reply.status, StatusCode::OK);
-    let kept: Vec<&[u8]> = reply.headers.get_all(SET_COOKIE).iter().map(|v| v.as_bytes()).collect();
+    let kept: Vec<&[u8]> = reply
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
     assert_eq!(
         kept,
-        [&b"no-equals-sign"[..], b"=nameless", b"bad name=1", b"\xf0\x9f=1", b"_gid"]
+        [
+            &b"no-equals-sign"[..],
+            b"=nameless",
+            b"bad name=1",
+            b"\xf0\x9f=1",
+            b"_gid"
+        ]
     );
 }
 
@@ -652,7 +845,53 @@ async fn the_service_is_ready_and_reusable() {
     let layer = builder().sink(Recorder::default()).build().unwrap();
     let mut service = layer.layer_service(service_fn(site));
     for _ in 0..3 {
-        let reply = service.ready().await.unwrap().call(page(None)).await.unwrap();
+        let reply = service
+            .ready()
+            .await
+            .unwrap()
+            .call(page(None))
+            .await
+            .unwrap();
         assert_eq!(reply.status(), StatusCode::OK);
+    }
+}
+
+/// The README's one-line JavaScript recipe reads the categories out of a real consent cookie.
+/// Needs Node.js; without it the test says so and passes.
+#[tokio::test]
+async fn the_readme_javascript_recipe_reads_the_cookie() {
+    let readme = include_str!("../README.md");
+    let recipe = readme
+        .lines()
+        .find(|l| l.starts_with("const granted = "))
+        .expect("the README shows the recipe");
+    let layer = builder().sink(Recorder::default()).build().unwrap();
+    let cookie = send(
+        &layer,
+        build(form("action=save&category=analytics&category=marketing")),
+    )
+    .await
+    .consent_cookie();
+    let script = format!(
+        "const document = {{ cookie: {:?} }};\n{recipe}\nconsole.log(JSON.stringify(granted));",
+        format!("sid=1; {cookie}; theme=dark")
+    );
+    match std::process::Command::new("node")
+        .arg("-e")
+        .arg(&script)
+        .output()
+    {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                r#"["analytics","marketing"]"#
+            );
+        }
+        Err(_) => eprintln!("node not found: the README's JavaScript recipe was not run"),
     }
 }

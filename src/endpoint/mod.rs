@@ -135,8 +135,7 @@ pub(crate) fn answer(
             );
             let mut response = Response::new(Bytes::new());
             *response.status_mut() = StatusCode::SEE_OTHER;
-            let location =
-                HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
+            let location = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
             response.headers_mut().insert(LOCATION, location);
             response
         }

@@ -99,7 +99,11 @@ pub(crate) fn return_location<'a>(
         .unwrap_or("/")
 }
 
-fn same_origin_referer_path<'a>(referer: &'a str, headers: &HeaderMap, uri: &Uri) -> Option<&'a str> {
+fn same_origin_referer_path<'a>(
+    referer: &'a str,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Option<&'a str> {
     let (scheme, rest) = referer.split_once("://")?;
     let path_start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(path_start);
@@ -136,27 +140,63 @@ mod tests {
             &[("host", "example.com")],
             &[],
             &[("host", "example.com"), ("origin", "https://example.com")],
-            &[("host", "example.com:443"), ("origin", "https://EXAMPLE.com")],
-            &[("host", "localhost:3000"), ("origin", "http://localhost:3000"), ("sec-fetch-site", "same-origin")],
-            &[("host", "backend:8080"), ("origin", "https://www.example.com"), ("sec-fetch-site", "same-site")],
+            &[
+                ("host", "example.com:443"),
+                ("origin", "https://EXAMPLE.com"),
+            ],
+            &[
+                ("host", "localhost:3000"),
+                ("origin", "http://localhost:3000"),
+                ("sec-fetch-site", "same-origin"),
+            ],
+            &[
+                ("host", "backend:8080"),
+                ("origin", "https://www.example.com"),
+                ("sec-fetch-site", "same-site"),
+            ],
             &[("host", "example.com"), ("sec-fetch-site", "none")],
         ];
         for case in ok {
-            assert_eq!(check_same_origin(&headers(case), &uri(), &allowed), Ok(()), "{case:?}");
+            assert_eq!(
+                check_same_origin(&headers(case), &uri(), &allowed),
+                Ok(()),
+                "{case:?}"
+            );
         }
         let refused: &[&[(&str, &str)]] = &[
             &[("host", "example.com"), ("sec-fetch-site", "cross-site")],
-            &[("host", "example.com"), ("sec-fetch-site", "same-site"), ("origin", "https://a.example.com")],
+            &[
+                ("host", "example.com"),
+                ("sec-fetch-site", "same-site"),
+                ("origin", "https://a.example.com"),
+            ],
             &[("host", "example.com"), ("origin", "https://evil.com")],
             &[("host", "example.com"), ("origin", "null")],
-            &[("host", "example.com"), ("origin", "http://example.com:8080")],
-            &[("host", "example.com:8080"), ("origin", "http://example.com")],
+            &[
+                ("host", "example.com"),
+                ("origin", "http://example.com:8080"),
+            ],
+            &[
+                ("host", "example.com:8080"),
+                ("origin", "http://example.com"),
+            ],
             &[("origin", "https://example.com")],
-            &[("host", "example.com"), ("origin", "https://example.com"), ("origin", "https://evil.com")],
-            &[("host", "example.com"), ("sec-fetch-site", "same-origin"), ("sec-fetch-site", "cross-site")],
+            &[
+                ("host", "example.com"),
+                ("origin", "https://example.com"),
+                ("origin", "https://evil.com"),
+            ],
+            &[
+                ("host", "example.com"),
+                ("sec-fetch-site", "same-origin"),
+                ("sec-fetch-site", "cross-site"),
+            ],
         ];
         for case in refused {
-            assert!(check_same_origin(&headers(case), &uri(), &allowed).is_err(), "{case:?}");
+            assert!(
+                check_same_origin(&headers(case), &uri(), &allowed).is_err(),
+                "{case:?}"
+            );
         }
         let h2 = Uri::from_static("https://example.com/consent");
         let origin_only = headers(&[("origin", "https://example.com")]);
@@ -183,20 +223,38 @@ mod tests {
         ] {
             assert_eq!(safe_return_path(bad), None, "{bad:?}");
         }
-        assert_eq!(safe_return_path(&format!("/{}", "a".repeat(MAX_RETURN_PATH))), None);
+        assert_eq!(
+            safe_return_path(&format!("/{}", "a".repeat(MAX_RETURN_PATH))),
+            None
+        );
     }
 
     #[test]
     fn return_location_falls_back_to_referer_then_root() {
-        let with_referer = headers(&[("host", "example.com"), ("referer", "https://example.com/page?x=1#f")]);
-        assert_eq!(return_location(Some("/there"), &with_referer, &uri()), "/there");
-        assert_eq!(return_location(Some("//evil.com"), &with_referer, &uri()), "/page?x=1");
+        let with_referer = headers(&[
+            ("host", "example.com"),
+            ("referer", "https://example.com/page?x=1#f"),
+        ]);
+        assert_eq!(
+            return_location(Some("/there"), &with_referer, &uri()),
+            "/there"
+        );
+        assert_eq!(
+            return_location(Some("//evil.com"), &with_referer, &uri()),
+            "/page?x=1"
+        );
         assert_eq!(return_location(None, &with_referer, &uri()), "/page?x=1");
-        let foreign = headers(&[("host", "example.com"), ("referer", "https://evil.com/page")]);
+        let foreign = headers(&[
+            ("host", "example.com"),
+            ("referer", "https://evil.com/page"),
+        ]);
         assert_eq!(return_location(None, &foreign, &uri()), "/");
         let bare = headers(&[("host", "example.com"), ("referer", "https://example.com")]);
         assert_eq!(return_location(None, &bare, &uri()), "/");
-        let sneaky = headers(&[("host", "example.com"), ("referer", "https://example.com//evil.com")]);
+        let sneaky = headers(&[
+            ("host", "example.com"),
+            ("referer", "https://example.com//evil.com"),
+        ]);
         assert_eq!(return_location(None, &sneaky, &uri()), "/");
     }
 }

@@ -104,7 +104,11 @@ fn parse_json(body: &[u8], categories: &Categories) -> Result<Submission, Submis
         serde_json::from_slice(body).map_err(|e| SubmissionError::Json(e.to_string()))?;
     let action = parse_action(&submission.action)?;
     Ok(Submission {
-        granted: granted(action, submission.categories.iter().map(|c| &**c), categories)?,
+        granted: granted(
+            action,
+            submission.categories.iter().map(|c| &**c),
+            categories,
+        )?,
         action,
         return_to: None,
     })
@@ -208,7 +212,11 @@ mod tests {
 
     fn categories() -> Categories {
         Categories::new(
-            vec![Category::PREFERENCES, Category::ANALYTICS, Category::MARKETING],
+            vec![
+                Category::PREFERENCES,
+                Category::ANALYTICS,
+                Category::MARKETING,
+            ],
             CategorySet::EMPTY,
         )
     }
@@ -231,7 +239,12 @@ mod tests {
             Format::from_content_type(b"Application/JSON; charset=utf-8"),
             Some(Format::Json)
         );
-        for other in [&b"text/plain"[..], b"multipart/form-data; boundary=x", b"", b"application/jsonx"] {
+        for other in [
+            &b"text/plain"[..],
+            b"multipart/form-data; boundary=x",
+            b"",
+            b"application/jsonx",
+        ] {
             assert_eq!(Format::from_content_type(other), None);
         }
     }
@@ -240,20 +253,36 @@ mod tests {
     fn form_actions() {
         let all = CategorySet::EMPTY.with(1).with(2).with(3);
         assert_eq!(form("action=accept").unwrap().granted, all);
-        assert_eq!(form("action=reject&category=analytics").unwrap().granted, CategorySet::EMPTY);
-        let save = form("action=save&category=analytics&category=necessary&return_to=%2Fa%3Fb%3Dc+d").unwrap();
+        assert_eq!(
+            form("action=reject&category=analytics").unwrap().granted,
+            CategorySet::EMPTY
+        );
+        let save =
+            form("action=save&category=analytics&category=necessary&return_to=%2Fa%3Fb%3Dc+d")
+                .unwrap();
         assert_eq!(save.granted, CategorySet::EMPTY.with(2));
         assert_eq!(save.action, Action::Save);
         assert_eq!(save.return_to.as_deref(), Some("/a?b=c d"));
-        assert_eq!(form("csrf=1&action=save").unwrap().granted, CategorySet::EMPTY);
+        assert_eq!(
+            form("csrf=1&action=save").unwrap().granted,
+            CategorySet::EMPTY
+        );
     }
 
     #[test]
     fn form_errors_name_the_problem() {
         assert_eq!(form(""), Err(SubmissionError::MissingAction));
-        assert_eq!(form("action=maybe"), Err(SubmissionError::UnknownAction("maybe".into())));
-        assert_eq!(form("action=save&action=accept"), Err(SubmissionError::Repeated("action")));
-        let err = form("action=save&category=tracking").unwrap_err().to_string();
+        assert_eq!(
+            form("action=maybe"),
+            Err(SubmissionError::UnknownAction("maybe".into()))
+        );
+        assert_eq!(
+            form("action=save&action=accept"),
+            Err(SubmissionError::Repeated("action"))
+        );
+        let err = form("action=save&category=tracking")
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "unknown category \"tracking\" (expected one of: necessary, preferences, analytics, marketing)"
@@ -266,11 +295,23 @@ mod tests {
     fn json_submissions() {
         let save = json(r#"{"action":"save","categories":["marketing"],"extra":1}"#).unwrap();
         assert_eq!(save.granted, CategorySet::EMPTY.with(3));
-        assert_eq!(json(r#"{"action":"reject"}"#).unwrap().granted, CategorySet::EMPTY);
+        assert_eq!(
+            json(r#"{"action":"reject"}"#).unwrap().granted,
+            CategorySet::EMPTY
+        );
         assert!(matches!(json("not json"), Err(SubmissionError::Json(_))));
-        assert!(matches!(json(r#"{"categories":[]}"#), Err(SubmissionError::Json(_))));
-        assert!(matches!(json(r#"{"action":"save","categories":"analytics"}"#), Err(SubmissionError::Json(_))));
-        assert_eq!(json(r#"{"action":"ACCEPT"}"#), Err(SubmissionError::UnknownAction("ACCEPT".into())));
+        assert!(matches!(
+            json(r#"{"categories":[]}"#),
+            Err(SubmissionError::Json(_))
+        ));
+        assert!(matches!(
+            json(r#"{"action":"save","categories":"analytics"}"#),
+            Err(SubmissionError::Json(_))
+        ));
+        assert_eq!(
+            json(r#"{"action":"ACCEPT"}"#),
+            Err(SubmissionError::UnknownAction("ACCEPT".into()))
+        );
         let escaped = json(r#"{"action":"sav\u0065","categories":["anal\u0079tics"]}"#).unwrap();
         assert_eq!(escaped.granted, CategorySet::EMPTY.with(2));
     }

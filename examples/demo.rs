@@ -1,0 +1,228 @@
+//! A small site behind the consent layer: `cargo run --example demo`.
+//!
+//! Its pages set analytics and marketing cookies from handlers, as a site with trackers does;
+//! the layer keeps them out of responses until the visitor allows them. Every page shows what
+//! the visitor allowed and which cookies the browser sent, with forms to accept, reject or pick
+//! categories. Set `PORT` to choose the port (default: any free one).
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::response::{AppendHeaders, Html, IntoResponse};
+use axum::routing::get;
+use tower_consent::{Consent, ConsentLayer, JsonLinesSink};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "tower_consent=info".into()),
+        )
+        .init();
+
+    let log = std::env::temp_dir().join("tower-consent-demo.jsonl");
+    let layer = ConsentLayer::builder()
+        // Plain HTTP on 127.0.0.1: a `Secure` cookie would not come back. Never in production.
+        .secure_cookie(false)
+        .cookie("sid", "necessary")
+        .cookie("theme", "preferences")
+        .sink(JsonLinesSink::new(&log))
+        .build()?;
+
+    let app = Router::new()
+        .route("/", get(home))
+        .route("/shop", get(shop))
+        .route("/privacy", get(privacy))
+        .route("/api/consent", get(consent_json))
+        .layer(layer);
+
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("PORT={port:?} is not a port number"))?,
+        Err(_) => 0,
+    };
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    println!("tower-consent demo on http://{}/", listener.local_addr()?);
+    println!("recorded choices are appended to {}", log.display());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// The cookies a site with Google Analytics, a Meta Pixel and a theme switch would set.
+const SITE_COOKIES: [(axum::http::HeaderName, &str); 5] = [
+    (
+        SET_COOKIE,
+        "sid=demo-session; Path=/; HttpOnly; SameSite=Lax",
+    ),
+    (SET_COOKIE, "theme=dark; Path=/; Max-Age=31536000"),
+    (
+        SET_COOKIE,
+        "_ga=GA1.1.1266398316.1764460000; Path=/; Max-Age=63072000",
+    ),
+    (
+        SET_COOKIE,
+        "_ga_DEMO123=GS1.1.1764460000.1.0.1764460000.0.0.0; Path=/; Max-Age=63072000",
+    ),
+    (
+        SET_COOKIE,
+        "_fbp=fb.1.1764460000000.1266398316; Path=/; Max-Age=7776000",
+    ),
+];
+
+async fn home(consent: Consent, headers: HeaderMap) -> impl IntoResponse {
+    let body = format!(
+        "<p>This page's handler sets five cookies: <code>sid</code> (necessary), <code>theme</code> \
+         (preferences), <code>_ga</code> and <code>_ga_DEMO123</code> (analytics) and <code>_fbp</code> \
+         (marketing). The layer lets through only those you allowed; reload to see what your browser keeps.</p>\
+         {}{}{}",
+        status(&consent),
+        browser_cookies(&headers),
+        forms(&consent, "/"),
+    );
+    (AppendHeaders(SITE_COOKIES), page("Home", &body))
+}
+
+async fn shop(consent: Consent, headers: HeaderMap) -> impl IntoResponse {
+    let offers = if consent.allows("marketing") {
+        "<p>Personalised offers are on: you allowed marketing.</p>"
+    } else {
+        "<p>Personalised offers are off: marketing is not allowed.</p>"
+    };
+    let body = format!(
+        "{offers}{}{}{}",
+        status(&consent),
+        browser_cookies(&headers),
+        forms(&consent, "/shop")
+    );
+    (
+        AppendHeaders([(SET_COOKIE, "_gcl_au=1.1.1266398316.1764460000; Path=/")]),
+        page("Shop", &body),
+    )
+}
+
+async fn privacy(consent: Consent) -> Html<String> {
+    let body = format!(
+        "<p>Your choice is kept in the <code>consent</code> cookie for six months. You can change or \
+         withdraw it at any time below; withdrawing a category deletes its cookies at once.</p>{}{}",
+        status(&consent),
+        forms(&consent, "/privacy"),
+    );
+    page("Privacy and cookies", &body)
+}
+
+/// The consent as the extractor hands it to handlers, as JSON.
+async fn consent_json(consent: Consent) -> axum::Json<Consent> {
+    axum::Json(consent)
+}
+
+fn status(consent: &Consent) -> String {
+    let allowed: Vec<&str> = consent.allowed().map(|c| c.as_str()).collect();
+    let denied: Vec<&str> = consent.denied().map(|c| c.as_str()).collect();
+    let mut html = String::from("<h2>Your consent</h2><ul>");
+    if consent.is_decided() {
+        let _ = write!(
+            html,
+            "<li>Decided (policy revision {}), consent id <code>{}</code></li>",
+            consent.revision().unwrap_or_default(),
+            consent.id().map(|id| id.to_hex()).unwrap_or_default()
+        );
+    } else {
+        html.push_str("<li>Not decided yet: only necessary cookies are allowed.</li>");
+    }
+    let _ = write!(
+        html,
+        "<li>Allowed: {}</li><li>Not allowed: {}</li>",
+        allowed.join(", "),
+        if denied.is_empty() {
+            "nothing".to_string()
+        } else {
+            denied.join(", ")
+        }
+    );
+    if consent.gpc() {
+        html.push_str("<li>Your browser sends Global Privacy Control: marketing stays off.</li>");
+    }
+    html.push_str("</ul>");
+    html
+}
+
+fn browser_cookies(headers: &HeaderMap) -> String {
+    let mut html = String::from("<h2>Cookies your browser sent</h2><ul>");
+    let mut any = false;
+    for header in headers.get_all(COOKIE) {
+        for pair in String::from_utf8_lossy(header.as_bytes()).split(';') {
+            let _ = write!(html, "<li><code>{}</code></li>", escape(pair.trim()));
+            any = true;
+        }
+    }
+    if !any {
+        html.push_str("<li>none</li>");
+    }
+    html.push_str("</ul>");
+    html
+}
+
+fn forms(consent: &Consent, return_to: &str) -> String {
+    let mut html = format!(
+        "<h2>Choose</h2>\
+         <form method=post action=/consent class=row>\
+         <input type=hidden name=return_to value=\"{return_to}\">\
+         <button name=action value=accept>Accept all</button> \
+         <button name=action value=reject>Reject all</button>\
+         </form>\
+         <form method=post action=/consent>\
+         <input type=hidden name=return_to value=\"{return_to}\">\
+         <input type=hidden name=action value=save>\
+         <label><input type=checkbox checked disabled> necessary (always on)</label><br>"
+    );
+    for category in ["preferences", "analytics", "marketing"] {
+        let checked = if consent.granted(category) {
+            " checked"
+        } else {
+            ""
+        };
+        let _ = write!(
+            html,
+            "<label><input type=checkbox name=category value={category}{checked}> {category}</label><br>"
+        );
+    }
+    html.push_str("<button>Save my choice</button></form>");
+    html
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8>\
+         <meta name=viewport content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · tower-consent demo</title>\
+         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}}\
+         nav a{{margin-right:1rem}}button{{font:inherit;padding:.4rem 1rem;margin:.2rem 0}}\
+         code{{background:#f3f3f3;padding:0 .2rem}}</style></head><body>\
+         <nav><a href=/>Home</a><a href=/shop>Shop</a><a href=/privacy>Privacy and cookies</a>\
+         <a href=/api/consent>Consent as JSON</a></nav><h1>{title}</h1>{body}</body></html>"
+    ))
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
