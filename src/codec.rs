@@ -38,6 +38,16 @@ pub(crate) struct Codec {
     max_age_secs: u64,
 }
 
+impl std::fmt::Debug for Codec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Codec")
+            .field("signed", &self.mac.is_some())
+            .field("revision", &self.revision)
+            .field("max_age_secs", &self.max_age_secs)
+            .finish()
+    }
+}
+
 impl Codec {
     /// `key` must be at least 32 bytes (checked by the configuration).
     pub(crate) fn new(key: Option<&[u8]>, revision: u32, max_age_secs: u64) -> Self {

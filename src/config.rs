@@ -13,6 +13,7 @@ use crate::catalog::{Catalog, CookieRule, NamePattern, built_in_rules};
 use crate::codec::Codec;
 use crate::consent::{Categories, Category, CategorySet, InvalidCategoryName, MAX_CATEGORIES};
 use crate::cookies::CookieFinder;
+use crate::request::ConsentReader;
 use crate::sink::{ConsentSink, JsonLinesSink};
 
 /// Six months, as the CNIL recommends keeping a choice before asking again.
@@ -490,7 +491,6 @@ impl ConsentLayerBuilder {
 #[derive(Debug)]
 pub(crate) struct ConsentCookie {
     pub(crate) name: String,
-    pub(crate) finder: CookieFinder,
     pub(crate) domain: Option<String>,
     pub(crate) secure: bool,
     pub(crate) max_age_secs: u64,
@@ -505,8 +505,8 @@ pub(crate) enum UnknownPolicy {
 
 /// The checked configuration, shared by every request of a layer.
 pub(crate) struct Settings {
-    pub(crate) categories: Arc<Categories>,
-    pub(crate) codec: Codec,
+    /// Categories, cookie codec and finder, shared with every `Consent`.
+    pub(crate) reader: Arc<ConsentReader>,
     pub(crate) catalog: Catalog,
     pub(crate) cookie: ConsentCookie,
     pub(crate) endpoint_path: String,
@@ -523,7 +523,7 @@ pub(crate) struct Settings {
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
-            .field("categories", &self.categories)
+            .field("categories", &self.reader.categories)
             .field("cookie", &self.cookie)
             .field("endpoint_path", &self.endpoint_path)
             .field("report_only", &self.report_only)
@@ -532,6 +532,10 @@ impl std::fmt::Debug for Settings {
 }
 
 impl Settings {
+    pub(crate) fn categories(&self) -> &Categories {
+        &self.reader.categories
+    }
+
     fn compile(
         config: ConsentConfig,
         sink: Option<Arc<dyn ConsentSink>>,
@@ -599,8 +603,11 @@ impl Settings {
         }
         let sink = sink.unwrap_or_else(|| Arc::new(JsonLinesSink::new(config.consent_log)));
         Ok(Settings {
-            categories: Arc::new(categories),
-            codec,
+            reader: Arc::new(ConsentReader {
+                finder: CookieFinder::new(&cookie.name),
+                categories,
+                codec,
+            }),
             catalog,
             cookie,
             endpoint_path: endpoint.path.clone(),
@@ -668,7 +675,6 @@ fn compile_cookie(config: &CookieConfig) -> Result<ConsentCookie, ConfigError> {
         (false, _) => name.clone(),
     };
     Ok(ConsentCookie {
-        finder: CookieFinder::new(&full_name),
         name: full_name,
         domain,
         secure: config.secure,

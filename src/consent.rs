@@ -6,8 +6,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::request::{ConsentCookies, ConsentReader};
 
 /// The most categories a site can have, `necessary` included (a set of them is one `u64`).
 pub const MAX_CATEGORIES: usize = 64;
@@ -237,20 +239,26 @@ pub(crate) struct Decision {
 /// ```
 #[derive(Clone)]
 pub struct Consent {
-    categories: Arc<Categories>,
+    reader: Arc<ConsentReader>,
+    /// Where the choice is stored, until it is read.
+    cookies: ConsentCookies,
+    gpc: bool,
+    /// The choice, read on first use: most requests never ask.
+    read: OnceLock<Read>,
+}
+
+/// A consent as read from the cookie.
+#[derive(Clone, Copy, Debug)]
+struct Read {
     decision: Option<Decision>,
     /// Effective: the decision, less what Global Privacy Control takes away, plus `necessary`.
     allowed: CategorySet,
-    gpc: bool,
 }
 
-impl Consent {
-    /// The effective consent of a visitor with the given stored decision, on a request that did
-    /// (`gpc`) or did not carry `Sec-GPC: 1`.
-    ///
+impl Read {
     /// GPC denies the sale/share categories unless the visitor granted them while sending the
     /// signal themselves.
-    pub(crate) fn new(categories: Arc<Categories>, decision: Option<Decision>, gpc: bool) -> Self {
+    fn new(categories: &Categories, decision: Option<Decision>, gpc: bool) -> Self {
         let granted = decision.map_or(CategorySet::EMPTY, |d| d.granted);
         let overridden_by_gpc = gpc && !decision.is_some_and(|d| d.gpc);
         let granted = if overridden_by_gpc {
@@ -261,56 +269,96 @@ impl Consent {
         let allowed = granted
             .intersect(categories.all())
             .union(CategorySet::NECESSARY);
+        Read { decision, allowed }
+    }
+}
+
+impl Consent {
+    /// The consent stored in `cookies`, read when first asked, on a request that did (`gpc`) or
+    /// did not carry `Sec-GPC: 1`.
+    pub(crate) fn unread(reader: Arc<ConsentReader>, cookies: ConsentCookies, gpc: bool) -> Self {
         Consent {
-            categories,
-            decision,
-            allowed,
+            reader,
+            cookies,
             gpc,
+            read: OnceLock::new(),
         }
+    }
+
+    /// The consent of a visitor whose decision is known (just made, or undecided).
+    pub(crate) fn with_decision(
+        reader: Arc<ConsentReader>,
+        decision: Option<Decision>,
+        gpc: bool,
+    ) -> Self {
+        let read = Read::new(&reader.categories, decision, gpc);
+        Consent {
+            reader,
+            cookies: ConsentCookies::default(),
+            gpc,
+            read: OnceLock::from(read),
+        }
+    }
+
+    fn read(&self) -> &Read {
+        self.read.get_or_init(|| {
+            let decision = self.reader.read(&self.cookies);
+            Read::new(&self.reader.categories, decision, self.gpc)
+        })
+    }
+
+    fn categories(&self) -> &Categories {
+        &self.reader.categories
+    }
+
+    fn decision(&self) -> Option<Decision> {
+        self.read().decision
     }
 
     /// Whether the visitor has made a choice that is still valid (same policy revision, not
     /// expired).
     pub fn is_decided(&self) -> bool {
-        self.decision.is_some()
+        self.decision().is_some()
     }
 
     /// Whether `category` is allowed for this request. `necessary` always is; a name the site
     /// does not know never is.
     pub fn allows(&self, category: impl AsRef<str>) -> bool {
-        self.categories
+        self.categories()
             .index_of(category.as_ref())
-            .is_some_and(|i| self.allowed.contains(i))
+            .is_some_and(|i| self.allowed_set().contains(i))
     }
 
     /// Whether every category the site has is allowed.
     pub fn allows_all(&self) -> bool {
-        self.allowed == self.categories.all()
+        self.allowed_set() == self.categories().all()
     }
 
     /// The allowed categories, `necessary` first.
     pub fn allowed(&self) -> impl Iterator<Item = &Category> {
-        self.categories
+        let allowed = self.allowed_set();
+        self.categories()
             .iter()
-            .filter(|(i, _)| self.allowed.contains(*i))
+            .filter(move |(i, _)| allowed.contains(*i))
             .map(|(_, c)| c)
     }
 
     /// The categories not allowed for this request.
     pub fn denied(&self) -> impl Iterator<Item = &Category> {
-        self.categories
+        let allowed = self.allowed_set();
+        self.categories()
             .iter()
-            .filter(|(i, _)| !self.allowed.contains(*i))
+            .filter(move |(i, _)| !allowed.contains(*i))
             .map(|(_, c)| c)
     }
 
     /// Whether the visitor's stored choice grants `category`, whatever the request's `Sec-GPC`
     /// header says. Use [`allows`](Self::allows) to decide what to do.
     pub fn granted(&self, category: impl AsRef<str>) -> bool {
-        let Some(decision) = self.decision else {
+        let Some(decision) = self.decision() else {
             return false;
         };
-        match self.categories.index_of(category.as_ref()) {
+        match self.categories().index_of(category.as_ref()) {
             Some(0) => true,
             Some(i) => decision.granted.contains(i),
             None => false,
@@ -324,27 +372,27 @@ impl Consent {
 
     /// Whether the request that recorded the choice carried `Sec-GPC: 1`; `None` when undecided.
     pub fn gpc_at_decision(&self) -> Option<bool> {
-        self.decision.map(|d| d.gpc)
+        self.decision().map(|d| d.gpc)
     }
 
     /// The policy revision the choice was made on; `None` when undecided.
     pub fn revision(&self) -> Option<u32> {
-        self.decision.map(|d| d.revision)
+        self.decision().map(|d| d.revision)
     }
 
     /// When the choice was made; `None` when undecided.
     pub fn decided_at(&self) -> Option<SystemTime> {
-        self.decision
+        self.decision()
             .map(|d| UNIX_EPOCH + Duration::from_secs(d.decided_at))
     }
 
     /// The id of the recorded choice; `None` when undecided.
     pub fn id(&self) -> Option<ConsentId> {
-        self.decision.map(|d| d.id)
+        self.decision().map(|d| d.id)
     }
 
     pub(crate) fn allowed_set(&self) -> CategorySet {
-        self.allowed
+        self.read().allowed
     }
 }
 
@@ -354,7 +402,7 @@ impl fmt::Debug for Consent {
             .field("decided", &self.is_decided())
             .field("allowed", &self.allowed().collect::<Vec<_>>())
             .field("revision", &self.revision())
-            .field("decided_at", &self.decision.map(|d| d.decided_at))
+            .field("decided_at", &self.decision().map(|d| d.decided_at))
             .field("id", &self.id())
             .field("gpc", &self.gpc)
             .field("gpc_at_decision", &self.gpc_at_decision())
@@ -376,7 +424,7 @@ impl serde::Serialize for Consent {
             &self.denied().map(Category::as_str).collect::<Vec<_>>(),
         )?;
         s.serialize_field("revision", &self.revision())?;
-        s.serialize_field("decided_at", &self.decision.map(|d| d.decided_at))?;
+        s.serialize_field("decided_at", &self.decision().map(|d| d.decided_at))?;
         s.serialize_field("id", &self.id().map(|id| id.to_hex()))?;
         s.serialize_field("gpc", &self.gpc)?;
         s.serialize_field("gpc_at_decision", &self.gpc_at_decision())?;
@@ -388,13 +436,17 @@ impl serde::Serialize for Consent {
 mod tests {
     use super::*;
 
-    fn table() -> Arc<Categories> {
+    fn table() -> Arc<ConsentReader> {
         let optional = vec![
             Category::PREFERENCES,
             Category::ANALYTICS,
             Category::MARKETING,
         ];
-        Arc::new(Categories::new(optional, CategorySet::EMPTY.with(3)))
+        Arc::new(ConsentReader {
+            categories: Categories::new(optional, CategorySet::EMPTY.with(3)),
+            codec: crate::codec::Codec::new(None, 1, 1000),
+            finder: crate::cookies::CookieFinder::new("consent"),
+        })
     }
 
     fn decision(granted: CategorySet, gpc: bool) -> Decision {
@@ -409,7 +461,7 @@ mod tests {
 
     #[test]
     fn undecided_allows_only_necessary() {
-        let c = Consent::new(table(), None, false);
+        let c = Consent::with_decision(table(), None, false);
         assert!(!c.is_decided());
         assert!(c.allows("necessary"));
         for name in ["preferences", "analytics", "marketing", "nonsense"] {
@@ -422,15 +474,15 @@ mod tests {
     #[test]
     fn gpc_denies_sale_share_unless_granted_with_the_signal() {
         let all = CategorySet::EMPTY.with(1).with(2).with(3);
-        let before_signal = Consent::new(table(), Some(decision(all, false)), true);
+        let before_signal = Consent::with_decision(table(), Some(decision(all, false)), true);
         assert!(before_signal.allows("analytics"));
         assert!(!before_signal.allows("marketing"));
         assert!(before_signal.granted("marketing"));
 
-        let with_signal = Consent::new(table(), Some(decision(all, true)), true);
+        let with_signal = Consent::with_decision(table(), Some(decision(all, true)), true);
         assert!(with_signal.allows("marketing"));
 
-        let no_signal_now = Consent::new(table(), Some(decision(all, false)), false);
+        let no_signal_now = Consent::with_decision(table(), Some(decision(all, false)), false);
         assert!(no_signal_now.allows_all());
     }
 

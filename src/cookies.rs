@@ -18,7 +18,8 @@ pub(crate) fn request_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&[u8],
         })
 }
 
-/// Finds the values of one cookie in `Cookie` headers by jumping to `name=` with `memmem`.
+/// Finds the values of one cookie in `Cookie` header values by jumping to `name=` with
+/// `memmem` (built once).
 #[derive(Clone, Debug)]
 pub(crate) struct CookieFinder {
     /// `name=`
@@ -33,30 +34,28 @@ impl CookieFinder {
         }
     }
 
-    /// Every value of the cookie, in header order (a request may carry several cookies of one
-    /// name, set for other paths or domains). Surrounding double quotes are removed.
-    pub(crate) fn values<'h>(&'h self, headers: &'h HeaderMap) -> impl Iterator<Item = &'h [u8]> {
-        headers
-            .get_all(COOKIE)
-            .iter()
-            .flat_map(move |header| self.values_in(header.as_bytes()))
+    /// Calls `found` with every value of the cookie in one `Cookie` header value, in order (a
+    /// request may carry several cookies of one name, set for other paths or domains).
+    /// Surrounding double quotes are removed.
+    pub(crate) fn for_each_value<'h>(&self, header: &'h [u8], mut found: impl FnMut(&'h [u8])) {
+        let needle_len = self.needle.needle().len();
+        let mut from = 0;
+        while let Some(offset) = self.needle.find(&header[from..]) {
+            let at = from + offset;
+            from = at + needle_len;
+            if at_pair_start(header, at) {
+                let rest = &header[from..];
+                let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
+                found(unquote(trim(&rest[..end])));
+            }
+        }
     }
 
-    fn values_in<'h>(&'h self, header: &'h [u8]) -> impl Iterator<Item = &'h [u8]> + 'h {
-        let needle_len = self.needle.needle().len();
-        self.needle.find_iter(header).filter_map(move |at| {
-            let at_pair_start = header[..at]
-                .iter()
-                .rev()
-                .find(|b| **b != b' ' && **b != b'\t')
-                .is_none_or(|b| *b == b';');
-            if !at_pair_start {
-                return None;
-            }
-            let rest = &header[at + needle_len..];
-            let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
-            Some(unquote(trim(&rest[..end])))
-        })
+    /// Whether one `Cookie` header value holds the cookie.
+    pub(crate) fn occurs_in(&self, header: &[u8]) -> bool {
+        let mut any = false;
+        self.for_each_value(header, |_| any = true);
+        any
     }
 }
 
@@ -119,6 +118,16 @@ fn is_token_byte(b: u8) -> bool {
     TOKEN[usize::from(b)]
 }
 
+/// Whether `name=` found at `at` starts a pair, rather than ending another cookie's name or
+/// sitting inside a value.
+fn at_pair_start(header: &[u8], at: usize) -> bool {
+    header[..at]
+        .iter()
+        .rev()
+        .find(|b| **b != b' ' && **b != b'\t')
+        .is_none_or(|b| *b == b';')
+}
+
 fn trim(bytes: &[u8]) -> &[u8] {
     bytes.trim_ascii()
 }
@@ -151,7 +160,10 @@ mod tests {
             b"  consent = 4 ; consent=\"5\"",
             b"consent=",
         ]);
-        let found: Vec<&[u8]> = finder.values(&map).collect();
+        let mut found: Vec<&[u8]> = Vec::new();
+        for header in map.get_all(COOKIE) {
+            finder.for_each_value(header.as_bytes(), |v| found.push(v));
+        }
         // `consent = 4` has a space before `=`, which is not the cookie `consent`.
         assert_eq!(found, [&b"3"[..], b"5", b""]);
     }

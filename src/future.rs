@@ -11,11 +11,11 @@ use http::{Response, StatusCode, request};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
-use crate::ConsentBody;
 use crate::config::Settings;
 use crate::consent::CategorySet;
 use crate::endpoint::{self, Format};
 use crate::headers;
+use crate::{Consent, ConsentBody};
 
 pin_project! {
     /// Response future of [`ConsentService`](crate::ConsentService).
@@ -57,31 +57,28 @@ struct EndpointRead {
 /// What the response's headers are filtered with.
 pub(crate) struct ResponseFilter {
     settings: Arc<Settings>,
-    allowed: CategorySet,
+    /// Read only if the response sets a cookie whose fate depends on it.
+    consent: Consent,
     /// Cookies the request carries that the visitor has not allowed: expired in the response.
     lingering: Vec<Box<str>>,
 }
 
 impl ResponseFilter {
-    pub(crate) fn new(
-        settings: Arc<Settings>,
-        allowed: CategorySet,
-        lingering: Vec<Box<str>>,
-    ) -> Self {
+    pub(crate) fn new(settings: Arc<Settings>, consent: Consent, lingering: Vec<Box<str>>) -> Self {
         ResponseFilter {
             settings,
-            allowed,
+            consent,
             lingering,
         }
     }
 
     fn apply(&self, headers: &mut http::HeaderMap) {
         let settings = &*self.settings;
-        let filtered = headers::filter_set_cookies(headers, settings, self.allowed);
+        let filtered = headers::filter_set_cookies(headers, settings, &self.consent);
         headers::expire_cookies(headers, settings, &self.lingering);
         let changed_by_consent = filtered.depends_on_consent || !self.lingering.is_empty();
         if changed_by_consent && !settings.report_only {
-            let gpc_in_use = settings.categories.sale_share() != CategorySet::EMPTY;
+            let gpc_in_use = settings.categories().sale_share() != CategorySet::EMPTY;
             headers::add_vary(headers, gpc_in_use);
         }
     }

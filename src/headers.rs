@@ -8,6 +8,7 @@
 use http::header::{SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue};
 
+use crate::Consent;
 use crate::config::{Settings, UnknownPolicy};
 use crate::consent::CategorySet;
 use crate::cookies;
@@ -75,7 +76,7 @@ pub(crate) struct Filtered {
 pub(crate) fn filter_set_cookies(
     headers: &mut HeaderMap,
     settings: &Settings,
-    allowed: CategorySet,
+    consent: &Consent,
 ) -> Filtered {
     let mut filtered = Filtered::default();
     if !cookies::has_set_cookie(headers) {
@@ -91,8 +92,12 @@ pub(crate) fn filter_set_cookies(
             warn_unknown_once(settings, name);
             continue;
         };
-        filtered.depends_on_consent |= category.index != 0;
-        if !allowed.contains(category.index) {
+        if category.index == 0 {
+            continue;
+        }
+        filtered.depends_on_consent = true;
+        // The consent is read here, at the first cookie whose fate depends on it.
+        if !consent.allowed_set().contains(category.index) {
             filtered.removed += 1;
             if position < 64 {
                 denied_positions |= 1 << position;
@@ -107,7 +112,8 @@ pub(crate) fn filter_set_cookies(
             if position < 64 {
                 denied_positions & (1 << position) != 0
             } else {
-                set_cookie_category(settings, value).is_some_and(|c| !allowed.contains(c.index))
+                set_cookie_category(settings, value)
+                    .is_some_and(|c| !consent.allowed_set().contains(c.index))
             }
         });
     }
@@ -162,7 +168,7 @@ fn set_cookie_category<'s>(settings: &'s Settings, value: &HeaderValue) -> Optio
 fn report(settings: &Settings, name: &[u8], category: Category<'_>) {
     let name = &*String::from_utf8_lossy(name);
     let category_name = settings
-        .categories
+        .categories()
         .name(category.index)
         .map_or("?", |c| c.as_str());
     tracing::info!(

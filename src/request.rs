@@ -1,10 +1,12 @@
 //! Facts about a request that several parts of the layer ask for.
 
-use http::header::ACCEPT;
-use http::{HeaderMap, HeaderName};
+use http::header::{ACCEPT, COOKIE};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::codec::Codec;
 use crate::config::Settings;
-use crate::consent::{Consent, Decision};
+use crate::consent::{Categories, Consent, Decision};
+use crate::cookies::CookieFinder;
 use crate::time;
 
 /// Header names built once: looking a header up by `&str` parses the name on every call.
@@ -12,29 +14,118 @@ pub(crate) static SEC_GPC: HeaderName = HeaderName::from_static("sec-gpc");
 pub(crate) static SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
 pub(crate) static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
-/// The visitor's effective consent for a request: the choice in the consent cookie, with
-/// `Sec-GPC` folded in.
-///
-/// A request may carry several consent cookies (set for other paths, or on a parent domain
-/// while a host-only one exists). Values that are malformed, wrongly signed, expired or from
-/// another policy revision are ignored; of the rest the most recent choice wins, and of equally
-/// recent ones the one that allows less.
-pub(crate) fn consent(headers: &HeaderMap, settings: &Settings) -> Consent {
-    let categories = &settings.categories;
-    let mut values = settings.cookie.finder.values(headers).peekable();
-    let mut best: Option<Decision> = None;
-    if values.peek().is_some() {
-        let now = time::now_secs();
-        for value in values {
-            if let Some(decision) = settings.codec.decode(value, categories, now) {
-                best = Some(match best {
-                    Some(current) if !preferred(&decision, &current) => current,
-                    _ => decision,
-                });
+/// Everything needed to read the consent cookie: built once with the layer, and shared by every
+/// [`Consent`] it hands out so that one can be read when it is first asked.
+#[derive(Debug)]
+pub(crate) struct ConsentReader {
+    pub(crate) categories: Categories,
+    pub(crate) codec: Codec,
+    pub(crate) finder: CookieFinder,
+}
+
+impl ConsentReader {
+    /// The choice the consent cookies hold, if any is valid.
+    ///
+    /// A request may carry several consent cookies (set for other paths, or on a parent domain
+    /// while a host-only one exists). Values that are malformed, wrongly signed, expired or
+    /// from another policy revision are ignored; of the rest the most recent choice wins, and
+    /// of equally recent ones the one that allows less.
+    pub(crate) fn read(&self, cookies: &ConsentCookies) -> Option<Decision> {
+        let mut best: Option<Decision> = None;
+        let mut now = None;
+        for header in cookies.iter() {
+            self.finder.for_each_value(header.as_bytes(), |value| {
+                let now = *now.get_or_insert_with(time::now_secs);
+                if let Some(decision) = self.codec.decode(value, &self.categories, now) {
+                    best = Some(match best {
+                        Some(current) if !preferred(&decision, &current) => current,
+                        _ => decision,
+                    });
+                }
+            });
+        }
+        best
+    }
+}
+
+/// The `Cookie` header values of a request that may hold the consent cookie, kept as
+/// reference-counted clones until someone asks what the visitor allowed: most responses never
+/// need to know.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ConsentCookies {
+    first: Option<HeaderValue>,
+    more: Vec<HeaderValue>,
+}
+
+impl ConsentCookies {
+    fn iter(&self) -> impl Iterator<Item = &HeaderValue> {
+        self.first.iter().chain(&self.more)
+    }
+}
+
+/// What the layer reads from a request's headers, gathered in one pass over them (three hash
+/// lookups cost more than walking a request's dozen headers once).
+#[derive(Debug)]
+pub(crate) struct RequestFacts {
+    /// The `Cookie` values that may hold the consent cookie. One `Cookie` header (HTTP/1.1) is
+    /// kept whole and unread; of several (HTTP/2 sends one per cookie) only those that hold the
+    /// consent cookie are kept, usually one.
+    pub(crate) cookies: ConsentCookies,
+    /// `Sec-GPC: 1` was sent.
+    pub(crate) gpc: bool,
+    /// The request loads a page (see [`is_navigation`]).
+    pub(crate) navigation: bool,
+}
+
+impl RequestFacts {
+    pub(crate) fn read(headers: &HeaderMap, finder: &CookieFinder) -> Self {
+        let mut cookies = ConsentCookies::default();
+        let mut keep_if_it_holds_the_cookie = |value: &HeaderValue| {
+            if finder.occurs_in(value.as_bytes()) {
+                match cookies.first {
+                    None => cookies.first = Some(value.clone()),
+                    Some(_) => cookies.more.push(value.clone()),
+                }
+            }
+        };
+        let (mut cookie_values, mut first_cookie) = (0, None);
+        let mut gpc = false;
+        let mut dest = None;
+        for (name, value) in headers {
+            if name == COOKIE {
+                cookie_values += 1;
+                match (cookie_values, first_cookie) {
+                    (1, _) => first_cookie = Some(value),
+                    (2, Some(first)) => {
+                        keep_if_it_holds_the_cookie(first);
+                        keep_if_it_holds_the_cookie(value);
+                    }
+                    _ => keep_if_it_holds_the_cookie(value),
+                }
+            } else if name == SEC_GPC {
+                gpc |= is_gpc_signal(value);
+            } else if name == SEC_FETCH_DEST {
+                dest = Some(value);
             }
         }
+        if cookie_values == 1 {
+            cookies.first = first_cookie.cloned();
+        }
+        let navigation = match dest {
+            Some(dest) => is_navigation_dest(dest),
+            None => accepts_html(headers),
+        };
+        RequestFacts {
+            cookies,
+            gpc,
+            navigation,
+        }
     }
-    Consent::new(categories.clone(), best, gpc(headers))
+}
+
+/// The visitor's consent for a request, read when first asked.
+pub(crate) fn consent(settings: &Settings, facts: RequestFacts) -> Consent {
+    Consent::unread(settings.reader.clone(), facts.cookies, facts.gpc)
 }
 
 /// Whether decision `a` should win over `b`: later, then fewer categories, then the lower
@@ -53,21 +144,32 @@ fn preferred(a: &Decision, b: &Decision) -> bool {
 
 /// Whether the request carries `Sec-GPC: 1` (Global Privacy Control).
 pub(crate) fn gpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(&SEC_GPC)
-        .is_some_and(|v| v.as_bytes().trim_ascii() == b"1")
+    headers.get_all(&SEC_GPC).iter().any(is_gpc_signal)
+}
+
+fn is_gpc_signal(value: &HeaderValue) -> bool {
+    value.as_bytes().trim_ascii() == b"1"
 }
 
 /// Whether the request loads a page: a document or frame navigation by `Sec-Fetch-Dest`, or,
 /// from a browser that does not send it, an `Accept` that asks for HTML.
-pub(crate) fn is_navigation(headers: &HeaderMap) -> bool {
+#[cfg(test)]
+fn is_navigation(headers: &HeaderMap) -> bool {
     match headers.get(&SEC_FETCH_DEST) {
-        Some(dest) => matches!(dest.as_bytes(), b"document" | b"iframe" | b"frame"),
-        None => headers
-            .get_all(ACCEPT)
-            .iter()
-            .any(|accept| memchr::memmem::find(accept.as_bytes(), b"text/html").is_some()),
+        Some(dest) => is_navigation_dest(dest),
+        None => accepts_html(headers),
     }
+}
+
+fn is_navigation_dest(dest: &HeaderValue) -> bool {
+    matches!(dest.as_bytes(), b"document" | b"iframe" | b"frame")
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .any(|accept| memchr::memmem::find(accept.as_bytes(), b"text/html").is_some())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use tower::Service;
 use crate::config::Settings;
 use crate::endpoint::{self, Prepared};
 use crate::future::{ResponseFilter, ResponseFuture};
+use crate::request::RequestFacts;
 use crate::{ConsentBody, headers, request};
 
 /// The service [`ConsentLayer`](crate::ConsentLayer) wraps around an inner service.
@@ -66,16 +67,17 @@ where
                 }
             };
         }
-        let consent = request::consent(req.headers(), settings);
-        let allowed = consent.allowed_set();
+        let facts = RequestFacts::read(req.headers(), &settings.reader.finder);
+        let navigation = facts.navigation;
+        let consent = request::consent(settings, facts);
         // A page view is where cookies left from before a withdrawal are cleared.
-        let lingering = if !consent.allows_all() && request::is_navigation(req.headers()) {
-            headers::lingering_cookies(req.headers(), settings, allowed)
+        let lingering = if navigation && !consent.allows_all() {
+            headers::lingering_cookies(req.headers(), settings, consent.allowed_set())
         } else {
             Vec::new()
         };
+        let filter = ResponseFilter::new(settings.clone(), consent.clone(), lingering);
         req.extensions_mut().insert(consent);
-        let filter = ResponseFilter::new(settings.clone(), allowed, lingering);
         ResponseFuture::inner(self.inner.call(req), filter)
     }
 }

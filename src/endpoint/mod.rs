@@ -92,14 +92,14 @@ pub(crate) fn answer(
     body: &[u8],
     settings: &Settings,
 ) -> Response<Bytes> {
-    let submission = match submission::parse(format, body, &settings.categories) {
+    let submission = match submission::parse(format, body, settings.categories()) {
         Ok(submission) => submission,
         Err(error) => return plain(StatusCode::BAD_REQUEST, error.to_string()),
     };
     let gpc = request_facts::gpc(&parts.headers);
     let decision = Decision {
         granted: submission.granted,
-        revision: settings.codec.revision(),
+        revision: settings.reader.codec.revision(),
         decided_at: time::now_secs(),
         id: new_consent_id(),
         gpc,
@@ -111,7 +111,7 @@ pub(crate) fn answer(
         categories: decision
             .granted
             .indices()
-            .filter_map(|i| settings.categories.name(i))
+            .filter_map(|i| settings.categories().name(i))
             .map(|c| c.as_str().to_owned())
             .collect(),
         revision: decision.revision,
@@ -124,7 +124,7 @@ pub(crate) fn answer(
             "your choice could not be recorded; please try again",
         );
     }
-    let consent = Consent::new(settings.categories.clone(), Some(decision), gpc);
+    let consent = Consent::with_decision(settings.reader.clone(), Some(decision), gpc);
 
     let mut response = match format {
         Format::Form => {
@@ -160,7 +160,10 @@ pub(crate) fn answer(
 
 fn consent_cookie(settings: &Settings, decision: &Decision) -> String {
     let config = &settings.cookie;
-    let value = settings.codec.encode(decision, &settings.categories);
+    let value = settings
+        .reader
+        .codec
+        .encode(decision, settings.categories());
     let max_age = i64::try_from(config.max_age_secs).unwrap_or(i64::MAX);
     let mut cookie = cookie::Cookie::build((config.name.as_str(), value))
         .path("/")
