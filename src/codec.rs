@@ -165,10 +165,52 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     fn field(&mut self) -> Option<&'a [u8]> {
         let rest = self.value.get(self.at..)?;
-        let len = rest.iter().position(|b| *b == b'.').unwrap_or(rest.len());
+        let len = position_of_dot(rest).unwrap_or(rest.len());
         self.at += len + 1;
         Some(&rest[..len])
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes as a little-endian word; a short tail is padded with zero bytes.
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..at + 8) {
+        Some(chunk) => {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            u64::from_le_bytes(word)
+        }
+        None => bytes
+            .get(at..)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .fold(0, |word, b| word << 8 | u64::from(*b)),
+    }
+}
+
+/// The high bit of every byte of `word` that is zero, and of no other (exact, unlike the
+/// shorter borrow trick, whose later bytes can be wrong).
+fn zero_bytes(word: u64) -> u64 {
+    let low7 = (word & !HIGH_BITS).wrapping_add(!HIGH_BITS);
+    !(low7 | word | !HIGH_BITS)
+}
+
+/// The first `.`, found eight bytes at a time: field lengths vary, so a byte loop's exit
+/// branch mispredicts at every field.
+fn position_of_dot(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while at < bytes.len() {
+        let dots = zero_bytes(word_at(bytes, at) ^ (ONES * u64::from(b'.')));
+        if dots != 0 {
+            let found = at + (dots.trailing_zeros() / 8) as usize;
+            return (found < bytes.len()).then_some(found);
+        }
+        at += 8;
+    }
+    None
 }
 
 /// `+`-separated category names; names the site no longer has are left out, `necessary` is
@@ -209,39 +251,35 @@ fn parse_decimal(field: &[u8], max_digits: usize) -> Option<u64> {
     (!bad).then_some(value)
 }
 
+/// 32 lowercase hexadecimal digits, eight at a time.
 fn parse_hex_id(field: &[u8]) -> Option<u128> {
     if field.len() != 32 {
         return None;
     }
-    let (high, low) = field.split_at(16);
-    Some(u128::from(parse_hex_u64(high)?) << 64 | u128::from(parse_hex_u64(low)?))
+    (0..4).try_fold(0u128, |id, i| {
+        Some(id << 32 | u128::from(parse_hex_word(word_at(field, i * 8))?))
+    })
 }
 
-/// Lowercase hexadecimal digit values; 0xff for every other byte.
-const HEX: [u8; 256] = {
-    let mut table = [0xff; 256];
-    let mut i = 0;
-    while i < 10 {
-        table[b'0' as usize + i] = i as u8;
-        i += 1;
+/// Eight ASCII hexadecimal digits (lowercase), first digit in the lowest byte, as a number.
+fn parse_hex_word(word: u64) -> Option<u32> {
+    // Bytes at or above `low` get their high bit set by adding `0x80 - low`; bytes above
+    // `high` by adding `0x7f - high`. ASCII bytes cannot carry into their neighbours.
+    let at_least = |low: u8| word.wrapping_add(ONES * u64::from(0x80 - low)) & HIGH_BITS;
+    let above = |high: u8| word.wrapping_add(ONES * u64::from(0x7f - high)) & HIGH_BITS;
+    let digits = at_least(b'0') & !above(b'9');
+    let letters = at_least(b'a') & !above(b'f');
+    if word & HIGH_BITS != 0 || digits | letters != HIGH_BITS {
+        return None;
     }
-    let mut i = 0;
-    while i < 6 {
-        table[b'a' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    table
-};
-
-fn parse_hex_u64(digits: &[u8]) -> Option<u64> {
-    let mut value = 0u64;
-    let mut bad = 0u8;
-    for b in digits {
-        let digit = HEX[usize::from(*b)];
-        bad |= digit;
-        value = value << 4 | u64::from(digit & 0x0f);
-    }
-    (bad & 0xf0 == 0).then_some(value)
+    // '0'..'9' keep their low nibble; 'a'..'f' have 1..6 there and need 9 more.
+    let nibbles = (word & (ONES * 0x0f)) + (letters >> 7) * 9;
+    // First digit most significant: gather the nibbles pairwise into one 32-bit number.
+    let mut n = nibbles.swap_bytes();
+    n = (n >> 4 | n) & 0x00ff_00ff_00ff_00ff;
+    n = (n >> 8 | n) & 0x0000_ffff_0000_ffff;
+    n = (n >> 16 | n) & 0x0000_0000_ffff_ffff;
+    u32::try_from(n).ok()
 }
 
 fn base64url_32(bytes: &[u8; 32], out: &mut String) {
@@ -394,7 +432,47 @@ mod tests {
         assert_eq!(out, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
     }
 
+    #[test]
+    fn word_helpers_match_the_obvious_loops() {
+        assert_eq!(position_of_dot(b""), None);
+        assert_eq!(position_of_dot(b"abc"), None);
+        assert_eq!(position_of_dot(b"abcdefgh.x"), Some(8));
+        assert_eq!(parse_hex_word(word_at(b"0123abcf", 0)), Some(0x0123_abcf));
+        for bad in [
+            &b"0123abcg"[..],
+            b"0123ABCF",
+            b"0123abc/",
+            b"0123abc:",
+            b"`123abcf",
+            b"0123\xffbcf",
+        ] {
+            assert_eq!(
+                parse_hex_word(word_at(bad, 0)),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
     proptest! {
+        #[test]
+        fn dot_search_and_hex_parsing_agree_with_byte_loops(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+            prop_assert_eq!(position_of_dot(&bytes), bytes.iter().position(|b| *b == b'.'));
+            if bytes.len() >= 8 {
+                let chunk = &bytes[..8];
+                let expected = chunk.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+                    .then(|| u32::from_str_radix(std::str::from_utf8(chunk).unwrap(), 16).unwrap());
+                prop_assert_eq!(parse_hex_word(word_at(chunk, 0)), expected);
+            }
+        }
+
+        #[test]
+        fn hex_words_round_trip(n in any::<u32>()) {
+            let text = format!("{n:08x}");
+            prop_assert_eq!(parse_hex_word(word_at(text.as_bytes(), 0)), Some(n));
+        }
+
         #[test]
         fn every_decision_round_trips(
             bits in 0u64..32,

@@ -505,8 +505,8 @@ pub(crate) enum UnknownPolicy {
 
 /// The checked configuration, shared by every request of a layer.
 pub(crate) struct Settings {
-    /// Categories, cookie codec and finder, shared with every `Consent`.
-    pub(crate) reader: Arc<ConsentReader>,
+    /// Categories, cookie codec and finder: what a `Consent` needs to read itself.
+    pub(crate) reader: ConsentReader,
     pub(crate) catalog: Catalog,
     pub(crate) cookie: ConsentCookie,
     pub(crate) endpoint_path: String,
@@ -603,11 +603,11 @@ impl Settings {
         }
         let sink = sink.unwrap_or_else(|| Arc::new(JsonLinesSink::new(config.consent_log)));
         Ok(Settings {
-            reader: Arc::new(ConsentReader {
+            reader: ConsentReader {
                 finder: CookieFinder::new(&cookie.name),
                 categories,
                 codec,
-            }),
+            },
             catalog,
             cookie,
             endpoint_path: endpoint.path.clone(),

@@ -9,7 +9,8 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::request::{ConsentCookies, ConsentReader};
+use crate::config::Settings;
+use crate::request::ConsentCookies;
 
 /// The most categories a site can have, `necessary` included (a set of them is one `u64`).
 pub const MAX_CATEGORIES: usize = 64;
@@ -239,7 +240,8 @@ pub(crate) struct Decision {
 /// ```
 #[derive(Clone)]
 pub struct Consent {
-    reader: Arc<ConsentReader>,
+    /// The layer's settings: how to read the cookie, and what the response filter needs.
+    settings: Arc<Settings>,
     /// Where the choice is stored, until it is read.
     cookies: ConsentCookies,
     gpc: bool,
@@ -276,9 +278,9 @@ impl Read {
 impl Consent {
     /// The consent stored in `cookies`, read when first asked, on a request that did (`gpc`) or
     /// did not carry `Sec-GPC: 1`.
-    pub(crate) fn unread(reader: Arc<ConsentReader>, cookies: ConsentCookies, gpc: bool) -> Self {
+    pub(crate) fn unread(settings: Arc<Settings>, cookies: ConsentCookies, gpc: bool) -> Self {
         Consent {
-            reader,
+            settings,
             cookies,
             gpc,
             read: OnceLock::new(),
@@ -287,13 +289,13 @@ impl Consent {
 
     /// The consent of a visitor whose decision is known (just made, or undecided).
     pub(crate) fn with_decision(
-        reader: Arc<ConsentReader>,
+        settings: Arc<Settings>,
         decision: Option<Decision>,
         gpc: bool,
     ) -> Self {
-        let read = Read::new(&reader.categories, decision, gpc);
+        let read = Read::new(settings.categories(), decision, gpc);
         Consent {
-            reader,
+            settings,
             cookies: ConsentCookies::default(),
             gpc,
             read: OnceLock::from(read),
@@ -302,13 +304,17 @@ impl Consent {
 
     fn read(&self) -> &Read {
         self.read.get_or_init(|| {
-            let decision = self.reader.read(&self.cookies);
-            Read::new(&self.reader.categories, decision, self.gpc)
+            let decision = self.settings.reader.read(&self.cookies);
+            Read::new(self.settings.categories(), decision, self.gpc)
         })
     }
 
     fn categories(&self) -> &Categories {
-        &self.reader.categories
+        self.settings.categories()
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     fn decision(&self) -> Option<Decision> {
@@ -436,17 +442,13 @@ impl serde::Serialize for Consent {
 mod tests {
     use super::*;
 
-    fn table() -> Arc<ConsentReader> {
-        let optional = vec![
-            Category::PREFERENCES,
-            Category::ANALYTICS,
-            Category::MARKETING,
-        ];
-        Arc::new(ConsentReader {
-            categories: Categories::new(optional, CategorySet::EMPTY.with(3)),
-            codec: crate::codec::Codec::new(None, 1, 1000),
-            finder: crate::cookies::CookieFinder::new("consent"),
-        })
+    /// The default categories, with `marketing` (index 3) as the GPC category.
+    fn table() -> Arc<Settings> {
+        let layer = crate::ConsentLayer::builder()
+            .sink(crate::NoopSink)
+            .build()
+            .unwrap();
+        layer.shared_settings()
     }
 
     fn decision(granted: CategorySet, gpc: bool) -> Decision {

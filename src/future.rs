@@ -56,24 +56,20 @@ struct EndpointRead {
 
 /// What the response's headers are filtered with.
 pub(crate) struct ResponseFilter {
-    settings: Arc<Settings>,
-    /// Read only if the response sets a cookie whose fate depends on it.
+    /// Read only if the response sets a cookie whose fate depends on it. It also carries the
+    /// layer's settings, so the filter needs no reference count of its own.
     consent: Consent,
     /// Cookies the request carries that the visitor has not allowed: expired in the response.
     lingering: Vec<Box<str>>,
 }
 
 impl ResponseFilter {
-    pub(crate) fn new(settings: Arc<Settings>, consent: Consent, lingering: Vec<Box<str>>) -> Self {
-        ResponseFilter {
-            settings,
-            consent,
-            lingering,
-        }
+    pub(crate) fn new(consent: Consent, lingering: Vec<Box<str>>) -> Self {
+        ResponseFilter { consent, lingering }
     }
 
     fn apply(&self, headers: &mut http::HeaderMap) {
-        let settings = &*self.settings;
+        let settings = self.consent.settings();
         let filtered = headers::filter_set_cookies(headers, settings, &self.consent);
         headers::expire_cookies(headers, settings, &self.lingering);
         let changed_by_consent = filtered.depends_on_consent || !self.lingering.is_empty();

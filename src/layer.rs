@@ -53,6 +53,11 @@ impl ConsentLayer {
     pub(crate) fn settings(&self) -> &Settings {
         &self.settings
     }
+
+    #[cfg(test)]
+    pub(crate) fn shared_settings(&self) -> Arc<Settings> {
+        self.settings.clone()
+    }
 }
 
 impl<S> Layer<S> for ConsentLayer {

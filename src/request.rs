@@ -1,5 +1,7 @@
 //! Facts about a request that several parts of the layer ask for.
 
+use std::sync::Arc;
+
 use http::header::{ACCEPT, COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -124,8 +126,8 @@ impl RequestFacts {
 }
 
 /// The visitor's consent for a request, read when first asked.
-pub(crate) fn consent(settings: &Settings, facts: RequestFacts) -> Consent {
-    Consent::unread(settings.reader.clone(), facts.cookies, facts.gpc)
+pub(crate) fn consent(settings: &Arc<Settings>, facts: RequestFacts) -> Consent {
+    Consent::unread(settings.clone(), facts.cookies, facts.gpc)
 }
 
 /// Whether decision `a` should win over `b`: later, then fewer categories, then the lower

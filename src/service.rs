@@ -76,7 +76,7 @@ where
         } else {
             Vec::new()
         };
-        let filter = ResponseFilter::new(settings.clone(), consent.clone(), lingering);
+        let filter = ResponseFilter::new(consent.clone(), lingering);
         req.extensions_mut().insert(consent);
         ResponseFuture::inner(self.inner.call(req), filter)
     }

@@ -7,6 +7,8 @@
 mod origin;
 mod submission;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use http::{HeaderValue, Method, Response, StatusCode, request};
@@ -90,7 +92,7 @@ pub(crate) fn answer(
     parts: &request::Parts,
     format: Format,
     body: &[u8],
-    settings: &Settings,
+    settings: &Arc<Settings>,
 ) -> Response<Bytes> {
     let submission = match submission::parse(format, body, settings.categories()) {
         Ok(submission) => submission,
@@ -124,7 +126,7 @@ pub(crate) fn answer(
             "your choice could not be recorded; please try again",
         );
     }
-    let consent = Consent::with_decision(settings.reader.clone(), Some(decision), gpc);
+    let consent = Consent::with_decision(settings.clone(), Some(decision), gpc);
 
     let mut response = match format {
         Format::Form => {
