@@ -15,7 +15,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group};
 use http::header::SET_COOKIE;
 use http::{HeaderValue, Request, Response};
 use http_body_util::Full;
@@ -179,5 +179,45 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// Runs one variant `n` times without criterion, for `scripts/instructions.sh` to count its
+/// instructions under callgrind (exact and repeatable, where wall-clock time on a shared machine
+/// is not). Variants: `bare`, `tower_consent`, `tower_cookies`; `SET_COOKIES=1` for scenario (b).
+fn count(variant: &str, n: usize) {
+    let cookie = cookie_header();
+    let set_cookies = std::env::var_os("SET_COOKIES").is_some();
+    let inner = move |_req: Request<Body>| async move { Ok::<_, Infallible>(respond(set_cookies)) };
+    let consent = ConsentLayer::builder()
+        .cookie("sid", "necessary")
+        .sink(NoopSink)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let requests: Vec<_> = (0..n).map(|_| request(&cookie)).collect();
+    let mut responses = Vec::with_capacity(n);
+    let mut bare = service_fn(inner);
+    let mut layer = consent.layer(service_fn(inner));
+    let mut cookies = CookieManagerLayer::new().layer(service_fn(inner));
+    for req in requests {
+        let status = match variant {
+            "bare" => run(&mut bare, req).status(),
+            "tower_consent" => run(&mut layer, req).status(),
+            "tower_cookies" => run(&mut cookies, req).status(),
+            other => panic!("unknown variant {other}"),
+        };
+        responses.push(status);
+    }
+    black_box(responses);
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(variant) = std::env::var("COUNT_VARIANT") {
+        let n = std::env::var("COUNT_N")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(100_000);
+        return count(&variant, n);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -895,3 +895,55 @@ async fn the_readme_javascript_recipe_reads_the_cookie() {
         Err(_) => eprintln!("node not found: the README's JavaScript recipe was not run"),
     }
 }
+
+mod arbitrary_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Junk at the endpoint: never a panic, never a 500, and a cookie only with a success.
+        #[test]
+        fn endpoint_bodies(
+            body in proptest::collection::vec(any::<u8>(), 0..200),
+            json in any::<bool>(),
+        ) {
+            let layer = builder().max_body_bytes(128).sink(Recorder::default()).build().unwrap();
+            let content_type = if json { "application/json" } else { "application/x-www-form-urlencoded" };
+            let req = Request::post("/consent")
+                .header(CONTENT_TYPE, content_type)
+                .body(Full::new(Bytes::from(body)))
+                .unwrap();
+            let reply = runtime().block_on(send(&layer, req));
+            let ok = [StatusCode::SEE_OTHER, StatusCode::OK];
+            prop_assert!(
+                ok.contains(&reply.status)
+                    || [StatusCode::BAD_REQUEST, StatusCode::PAYLOAD_TOO_LARGE].contains(&reply.status),
+                "{}", reply.status
+            );
+            prop_assert_eq!(!reply.set_cookies().is_empty(), ok.contains(&reply.status));
+        }
+
+        /// Any `Cookie` header: the page is served, and nobody looks as if they consented
+        /// unless a well-formed consent value of the current revision is in it.
+        #[test]
+        fn cookie_headers(header in "[ -~]{0,300}") {
+            let layer = builder().sink(Recorder::default()).build().unwrap();
+            let Ok(value) = http::HeaderValue::from_str(&header) else { return Ok(()) };
+            let mut req = page(None);
+            req.headers_mut().insert(COOKIE, value);
+            let reply = runtime().block_on(send(&layer, req));
+            prop_assert_eq!(reply.status, StatusCode::OK);
+            prop_assert_eq!(&reply.json()["decided"], false);
+            let names = reply.set_cookie_names();
+            prop_assert_eq!(names.first().map(String::as_str), Some("sid"));
+        }
+    }
+}
