@@ -307,18 +307,9 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Category;
-    use crate::consent::CategorySet;
 
     fn categories() -> Categories {
-        Categories::new(
-            vec![
-                Category::PREFERENCES,
-                Category::ANALYTICS,
-                Category::MARKETING,
-            ],
-            CategorySet::EMPTY,
-        )
+        Categories::standard()
     }
 
     fn site(rules: &[(&str, &str)]) -> Vec<CookieRule> {

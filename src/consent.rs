@@ -158,6 +158,18 @@ impl Categories {
         Categories { names, sale_share }
     }
 
+    /// `preferences`, `analytics`, `marketing`, with `marketing` as the GPC category: the
+    /// defaults, for unit tests that need a table without building a layer.
+    #[cfg(test)]
+    pub(crate) fn standard() -> Self {
+        let optional = vec![
+            Category::PREFERENCES,
+            Category::ANALYTICS,
+            Category::MARKETING,
+        ];
+        Categories::new(optional, CategorySet::EMPTY.with(3))
+    }
+
     pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
         self.index_of_bytes(name.as_bytes())
     }

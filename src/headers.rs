@@ -97,7 +97,7 @@ pub(crate) fn filter_set_cookies(
         }
         filtered.depends_on_consent = true;
         // The consent is read here, at the first cookie whose fate depends on it.
-        if !consent.allowed_set().contains(category.index) {
+        if !consent.allowed_set().contains(category.index) && !is_deletion(value) {
             filtered.removed += 1;
             if position < 64 {
                 denied_positions |= 1 << position;
@@ -114,10 +114,30 @@ pub(crate) fn filter_set_cookies(
             } else {
                 set_cookie_category(settings, value)
                     .is_some_and(|c| !consent.allowed_set().contains(c.index))
+                    && !is_deletion(value)
             }
         });
     }
     filtered
+}
+
+/// Whether a `Set-Cookie` deletes its cookie: `Max-Age` of zero or less, or, without
+/// `Max-Age`, an `Expires` in the past. A site cleaning up a tracker it may no longer use must
+/// not be stopped, so deletions of denied cookies pass.
+fn is_deletion(value: &HeaderValue) -> bool {
+    let Some(cookie) = value
+        .to_str()
+        .ok()
+        .and_then(|text| cookie::Cookie::parse(text).ok())
+    else {
+        return false;
+    };
+    match cookie.max_age() {
+        Some(age) => age <= cookie::time::Duration::ZERO,
+        None => cookie
+            .expires_datetime()
+            .is_some_and(|at| at <= cookie::time::OffsetDateTime::now_utc()),
+    }
 }
 
 /// Removes the `Set-Cookie` values for which `remove(position, value)` holds, keeping the order
@@ -306,6 +326,33 @@ mod tests {
         assert_eq!(vary_after(&[], true), ["cookie, sec-gpc"]);
         assert_eq!(vary_after(&["*"], true), ["*"]);
         assert_eq!(vary_after(&["cookie,sec-gpc"], true), ["cookie,sec-gpc"]);
+    }
+
+    #[test]
+    fn deletions_are_recognised() {
+        for deletion in [
+            "_ga=; Max-Age=0; Path=/",
+            "_ga=x; max-age=-1",
+            "_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            "_ga=; Path=/; Secure; Max-Age=0",
+        ] {
+            assert!(
+                is_deletion(&HeaderValue::from_static(deletion)),
+                "{deletion}"
+            );
+        }
+        for setting in [
+            "_ga=GA1.1; Max-Age=63072000",
+            "_ga=GA1.1",
+            "_ga=GA1.1; Expires=Fri, 01 Jan 2100 00:00:00 GMT",
+            "_ga=GA1.1; Max-Age=60; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            "_ga=GA1.1; Max-Age=junk",
+        ] {
+            assert!(
+                !is_deletion(&HeaderValue::from_static(setting)),
+                "{setting}"
+            );
+        }
     }
 
     #[test]

@@ -947,3 +947,15 @@ mod arbitrary_input {
         }
     }
 }
+
+#[tokio::test]
+async fn a_site_may_always_delete_a_tracking_cookie() {
+    let layer = builder().sink(Recorder::default()).build().unwrap();
+    let mut req = page(None);
+    req.headers_mut()
+        .append("x-set-cookie", "_fbp=; Max-Age=0; Path=/".parse().unwrap());
+    req.headers_mut()
+        .append("x-set-cookie", "_fbp=fb.1.2; Path=/".parse().unwrap());
+    let reply = send(&layer, req).await;
+    assert_eq!(reply.set_cookies(), ["_fbp=; Max-Age=0; Path=/"]);
+}

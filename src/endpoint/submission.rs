@@ -207,18 +207,10 @@ fn hex(digit: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Category;
     use proptest::prelude::*;
 
     fn categories() -> Categories {
-        Categories::new(
-            vec![
-                Category::PREFERENCES,
-                Category::ANALYTICS,
-                Category::MARKETING,
-            ],
-            CategorySet::EMPTY,
-        )
+        Categories::standard()
     }
 
     fn form(body: &str) -> Result<Submission, SubmissionError> {
