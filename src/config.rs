@@ -329,6 +329,10 @@ impl ConsentLayerBuilder {
     /// Shares the choice with every subdomain of `domain`. Lingering tracker cookies are then
     /// expired on this domain as well as on the host.
     ///
+    /// # Warning
+    /// Every subdomain can then read and set the consent cookie. Set a
+    /// [`signing_key`](Self::signing_key) so none can forge a choice.
+    ///
     /// ```
     /// let layer = tower_consent::ConsentLayer::builder().cookie_domain("example.com").build().unwrap();
     /// assert_eq!(layer.cookie_name(), "__Secure-consent");

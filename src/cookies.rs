@@ -59,20 +59,26 @@ impl CookieFinder {
     }
 }
 
-/// The cookie name a `Set-Cookie` value sets, if it has one that can be read: the token
-/// before the first `=` (spaces around it allowed). A value that a browser would read as a
-/// nameless cookie, or whose name holds separators, gives `None`.
+/// The name a `Set-Cookie` value's cookie will come back under, read the way a browser reads it
+/// (RFC 6265bis, 5.7): the text before the first `=` of the part before the first `;`, trimmed
+/// of white space, whatever bytes it holds (`track[id]` is a name to a browser, if not to RFC
+/// 6265). A nameless cookie (no `=` there, or nothing before it) is sent back as its bare value,
+/// which the server then reads as `name=value` again, so the value up to its first `=` is the
+/// name it will be taken for. `None` only when that is empty too.
 pub(crate) fn set_cookie_name(value: &[u8]) -> Option<&[u8]> {
-    let value = value.trim_ascii_start();
-    let len = value
-        .iter()
-        .position(|b| !is_token_byte(*b))
-        .unwrap_or(value.len());
-    let (name, rest) = value.split_at(len);
-    if name.is_empty() || rest.trim_ascii_start().first() != Some(&b'=') {
-        return None;
-    }
-    Some(name)
+    let name = match memchr::memchr2(b'=', b';', value) {
+        Some(at) if value[at] == b'=' => trim(&value[..at]),
+        _ => &[],
+    };
+    let name = if name.is_empty() {
+        let pair_end = memchr::memchr(b';', value).unwrap_or(value.len());
+        let bare_value = trim(&value[..pair_end]);
+        let bare_value = bare_value.strip_prefix(b"=").map_or(bare_value, trim);
+        trim(&bare_value[..memchr::memchr(b'=', bare_value).unwrap_or(bare_value.len())])
+    } else {
+        name
+    };
+    (!name.is_empty()).then_some(name)
 }
 
 /// Whether any `Set-Cookie` header is present at all, to skip filtering cheaply.
@@ -185,12 +191,18 @@ mod tests {
 
     #[test]
     fn set_cookie_names() {
-        assert_eq!(set_cookie_name(b"_ga=GA1.1; Path=/"), Some(&b"_ga"[..]));
-        assert_eq!(set_cookie_name(b" sid =x"), Some(&b"sid"[..]));
-        assert_eq!(set_cookie_name(b"nameless"), None);
-        assert_eq!(set_cookie_name(b"=value"), None);
-        assert_eq!(set_cookie_name(b"a b=c"), None);
-        assert_eq!(set_cookie_name(b"flag; a=b"), None);
-        assert_eq!(set_cookie_name(b"\xff=1"), None);
+        let name = |v: &'static [u8]| set_cookie_name(v).map(String::from_utf8_lossy);
+        assert_eq!(name(b"_ga=GA1.1; Path=/").as_deref(), Some("_ga"));
+        assert_eq!(name(b" sid\t=x").as_deref(), Some("sid"));
+        assert_eq!(name(b"track[id]=1").as_deref(), Some("track[id]"));
+        assert_eq!(name(b"a b=c").as_deref(), Some("a b"));
+        assert_eq!(name(b"\xff=1").as_deref(), Some("\u{fffd}"));
+        // Nameless cookies come back as their bare value, read as `name=value` by the server.
+        assert_eq!(name(b"=_ga=GA1.1.123; Path=/").as_deref(), Some("_ga"));
+        assert_eq!(name(b"_gid").as_deref(), Some("_gid"));
+        assert_eq!(name(b"flag; a=b").as_deref(), Some("flag"));
+        assert_eq!(name(b"=value").as_deref(), Some("value"));
+        assert_eq!(name(b"="), None);
+        assert_eq!(name(b" ; Path=/"), None);
     }
 }

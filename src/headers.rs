@@ -1,7 +1,7 @@
 //! Response headers: `Set-Cookie` filtering, expiry of lingering tracker cookies, and `Vary`.
 //!
-//! Everything here decides from the cookie's name alone, by the layer's [`Catalog`] rules; a
-//! `Set-Cookie` whose name cannot be read is passed through, since no rule can claim it.
+//! Everything here decides from the cookie's name alone (read as a browser reads it), by the
+//! layer's [`Catalog`] rules; a `Set-Cookie` with neither name nor value is passed through.
 //!
 //! [`Catalog`]: crate::catalog::Catalog
 

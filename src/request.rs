@@ -30,8 +30,9 @@ impl ConsentReader {
     ///
     /// A request may carry several consent cookies (set for other paths, or on a parent domain
     /// while a host-only one exists). Values that are malformed, wrongly signed, expired or
-    /// from another policy revision are ignored; of the rest the most recent choice wins, and
-    /// of equally recent ones the one that allows less.
+    /// from another policy revision are ignored; of the rest the one that allows least wins,
+    /// then the most recent. Not "the most recent": with a shared parent domain, a sibling
+    /// subdomain could plant a newer cookie of its own for one path and override a refusal.
     pub(crate) fn read(&self, cookies: &ConsentCookies) -> Option<Decision> {
         let mut best: Option<Decision> = None;
         let mut now = None;
@@ -130,14 +131,14 @@ pub(crate) fn consent(settings: &Arc<Settings>, facts: RequestFacts) -> Consent 
     Consent::unread(settings.clone(), facts.cookies, facts.gpc)
 }
 
-/// Whether decision `a` should win over `b`: later, then fewer categories, then the lower
-/// category bits and id, so that the outcome never depends on header order.
+/// Whether decision `a` should win over `b`: fewer categories, then the lower category bits,
+/// then later, then the lower id, so that the outcome never depends on header order.
 fn preferred(a: &Decision, b: &Decision) -> bool {
     let key = |d: &Decision| {
         (
-            std::cmp::Reverse(d.decided_at),
             d.granted.len(),
             d.granted.bits(),
+            std::cmp::Reverse(d.decided_at),
             d.id.0,
         )
     };

@@ -726,7 +726,7 @@ async fn bad_consent_cookies_mean_undecided_and_never_fail() {
 }
 
 #[tokio::test]
-async fn several_consent_cookies_resolve_to_the_most_recent_then_the_strictest() {
+async fn several_consent_cookies_resolve_to_the_strictest_then_the_most_recent() {
     let layer = builder().sink(Recorder::default()).build().unwrap();
     let id = "0123456789abcdef0123456789abcdef";
     let now = std::time::SystemTime::now()
@@ -735,26 +735,29 @@ async fn several_consent_cookies_resolve_to_the_most_recent_then_the_strictest()
         .as_secs();
     let value = |cats: &str, at: u64| format!("__Host-consent=1.{cats}.1.{at}.{id}.0");
     let cases = [
+        // A newer, wider choice (planted by a sibling subdomain, say) does not override.
         (
-            vec![value("analytics", now - 100), value("marketing", now - 50)],
-            vec!["necessary", "marketing"],
+            vec![value("", now - 100), value("analytics+marketing", now - 50)],
+            vec!["necessary"],
         ),
         (
-            vec![value("marketing", now - 50), value("analytics", now - 100)],
-            vec!["necessary", "marketing"],
+            vec![value("analytics+marketing", now - 50), value("", now - 100)],
+            vec!["necessary"],
         ),
         (
             vec![
                 value("analytics+marketing", now - 50),
-                value("analytics", now - 50),
+                value("analytics", now - 100),
             ],
             vec!["necessary", "analytics"],
         ),
+        // Equally wide: the lower category wins, whatever the order.
         (
-            vec![
-                value("analytics", now - 50),
-                value("analytics+marketing", now - 50),
-            ],
+            vec![value("analytics", now - 100), value("marketing", now - 50)],
+            vec!["necessary", "analytics"],
+        ),
+        (
+            vec![value("marketing", now - 50), value("analytics", now - 100)],
             vec!["necessary", "analytics"],
         ),
         (
@@ -803,7 +806,7 @@ async fn a_16_kb_cookie_header_is_handled() {
 }
 
 #[tokio::test]
-async fn malformed_set_cookie_values_pass_unless_the_name_is_readable_and_denied() {
+async fn odd_set_cookie_values_are_judged_by_the_name_a_browser_would_store() {
     let layer = builder().sink(Recorder::default()).build().unwrap();
     let mut req = page(None);
     for value in [
@@ -814,6 +817,8 @@ async fn malformed_set_cookie_values_pass_unless_the_name_is_readable_and_denied
         b"  _ga  =x",
         b"\xf0\x9f=1",
         b"_gid",
+        b"=_ga=GA1.1.123; Path=/",
+        b"=",
     ] {
         req.headers_mut().append(
             "x-set-cookie",
@@ -828,6 +833,8 @@ async fn malformed_set_cookie_values_pass_unless_the_name_is_readable_and_denied
         .iter()
         .map(|v| v.as_bytes())
         .collect();
+    // Unknown names are kept (default policy); `_fbp`, `_ga`, and the nameless `_gid` and
+    // `_ga=…` (which a browser sends back as `_gid` and `_ga`) are trackers and go.
     assert_eq!(
         kept,
         [
@@ -835,9 +842,26 @@ async fn malformed_set_cookie_values_pass_unless_the_name_is_readable_and_denied
             b"=nameless",
             b"bad name=1",
             b"\xf0\x9f=1",
-            b"_gid"
+            b"="
         ]
     );
+}
+
+/// With unknown cookies treated as marketing, names outside RFC 6265's token syntax are not a
+/// way around the filter.
+#[tokio::test]
+async fn strict_mode_covers_names_outside_the_token_syntax() {
+    let layer = builder()
+        .unknown_cookies(UnknownCookies::AsCategory("marketing".into()))
+        .sink(Recorder::default())
+        .build()
+        .unwrap();
+    let mut req = page(None);
+    for value in ["track[id]=1", "_x:y=1", "a b=1", "nameless"] {
+        req.headers_mut()
+            .append("x-set-cookie", value.parse().unwrap());
+    }
+    assert!(send(&layer, req).await.set_cookies().is_empty());
 }
 
 #[tokio::test]

@@ -40,9 +40,13 @@ pub(crate) fn prepare(parts: &request::Parts, settings: &Settings) -> Prepared {
             .insert(ALLOW, HeaderValue::from_static("POST"));
         return Prepared::Answer(response);
     }
-    if let Err(refusal) =
-        origin::check_same_origin(&parts.headers, &parts.uri, &settings.allowed_origins)
-    {
+    let https_site = settings.cookie.secure;
+    if let Err(refusal) = origin::check_same_origin(
+        &parts.headers,
+        &parts.uri,
+        &settings.allowed_origins,
+        https_site,
+    ) {
         return Prepared::Answer(plain(StatusCode::FORBIDDEN, refusal));
     }
     let Some(format) = parts

@@ -12,13 +12,16 @@ use crate::config::normalize_origin;
 pub(crate) type Refusal = &'static str;
 
 /// Accepts a submission unless the browser says it comes from another site: `Sec-Fetch-Site`
-/// of `cross-site` or `same-site`, or an `Origin` other than the request's own host. Origins
-/// in `allowed` are accepted in both cases. Requests without either header (not from a browser,
-/// or from an old one) are accepted: a browser that sends neither cannot be told apart.
+/// of `cross-site` or `same-site`, or an `Origin` other than the request's own host, or, on a
+/// site served over HTTPS (`https_site`, known from the consent cookie being `Secure`), an
+/// `http://` origin, which anyone on the network path could have injected into. Origins in
+/// `allowed` are accepted in every case. Requests without either header (not from a browser, or
+/// from an old one) are accepted: a browser that sends neither cannot be told apart.
 pub(crate) fn check_same_origin(
     headers: &HeaderMap,
     uri: &Uri,
     allowed: &[String],
+    https_site: bool,
 ) -> Result<(), Refusal> {
     if headers.get_all(ORIGIN).iter().nth(1).is_some() {
         return Err("consent can only be given on this site (several Origin headers)");
@@ -41,6 +44,9 @@ pub(crate) fn check_same_origin(
     let Some(origin) = normalized else {
         return Err("consent can only be given on this site (Origin is opaque or malformed)");
     };
+    if https_site && origin.starts_with("http://") {
+        return Err("consent can only be given on this site over HTTPS (Origin is http://)");
+    }
     match request_host(headers, uri) {
         Some(host) if same_authority(&origin, &host) => Ok(()),
         _ => Err(
@@ -158,7 +164,7 @@ mod tests {
         ];
         for case in ok {
             assert_eq!(
-                check_same_origin(&headers(case), &uri(), &allowed),
+                check_same_origin(&headers(case), &uri(), &allowed, false),
                 Ok(()),
                 "{case:?}"
             );
@@ -194,13 +200,20 @@ mod tests {
         ];
         for case in refused {
             assert!(
-                check_same_origin(&headers(case), &uri(), &allowed).is_err(),
+                check_same_origin(&headers(case), &uri(), &allowed, false).is_err(),
                 "{case:?}"
             );
         }
         let h2 = Uri::from_static("https://example.com/consent");
         let origin_only = headers(&[("origin", "https://example.com")]);
-        assert_eq!(check_same_origin(&origin_only, &h2, &[]), Ok(()));
+        assert_eq!(check_same_origin(&origin_only, &h2, &[], true), Ok(()));
+        // A site served over HTTPS refuses an http:// origin of its own host.
+        let downgraded = headers(&[("host", "example.com"), ("origin", "http://example.com")]);
+        assert_eq!(check_same_origin(&downgraded, &uri(), &[], false), Ok(()));
+        assert!(check_same_origin(&downgraded, &uri(), &[], true).is_err());
+        let local = ["http://localhost:3000".to_string()];
+        let listed = headers(&[("host", "example.com"), ("origin", "http://localhost:3000")]);
+        assert_eq!(check_same_origin(&listed, &uri(), &local, true), Ok(()));
     }
 
     #[test]
