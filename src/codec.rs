@@ -148,7 +148,7 @@ impl Codec {
             granted: parse_categories(granted, categories)?,
             revision,
             decided_at,
-            id: ConsentId(id),
+            id: ConsentId::from_u128(id),
             gpc,
         })
     }
@@ -329,7 +329,7 @@ mod tests {
             granted,
             revision: 3,
             decided_at: NOW - 10,
-            id: ConsentId(0x6f1c_0e6a_9d8b_4b2f_8e51_c7a1_d2e3_f405),
+            id: ConsentId::from_u128(0x6f1c_0e6a_9d8b_4b2f_8e51_c7a1_d2e3_f405),
             gpc: false,
         }
     }
@@ -488,7 +488,7 @@ mod tests {
             let codec = Codec::new(signed.then_some(&key[..]), revision, HALF_YEAR);
             let granted = (1..5).filter(|i| bits & (1 << i) != 0)
                 .fold(CategorySet::EMPTY, CategorySet::with);
-            let decision = Decision { granted, revision, decided_at: NOW - age, id: ConsentId(id), gpc };
+            let decision = Decision { granted, revision, decided_at: NOW - age, id: ConsentId::from_u128(id), gpc };
             let value = codec.encode(&decision, &table());
             prop_assert!(value.bytes().all(is_cookie_octet), "{}", value);
             prop_assert_eq!(codec.decode(value.as_bytes(), &table(), NOW), Some(decision));

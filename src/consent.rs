@@ -202,18 +202,27 @@ impl Categories {
 /// It names one recorded choice, so that the cookie in a visitor's browser can be matched with
 /// the record in the [`ConsentSink`](crate::ConsentSink).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ConsentId(pub(crate) u128);
+pub struct ConsentId([u64; 2]);
 
 impl ConsentId {
+    /// Two halves rather than a `u128`, whose 16-byte alignment would pad every `Consent`.
+    pub(crate) fn from_u128(id: u128) -> Self {
+        ConsentId([(id >> 64) as u64, id as u64])
+    }
+
+    pub(crate) fn as_u128(self) -> u128 {
+        u128::from(self.0[0]) << 64 | u128::from(self.0[1])
+    }
+
     /// The id as 32 lowercase hexadecimal digits.
     pub fn to_hex(&self) -> String {
-        format!("{:032x}", self.0)
+        format!("{:032x}", self.as_u128())
     }
 }
 
 impl fmt::Display for ConsentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:032x}", self.0)
+        write!(f, "{:032x}", self.as_u128())
     }
 }
 
@@ -468,7 +477,7 @@ mod tests {
             granted,
             revision: 1,
             decided_at: 1_700_000_000,
-            id: ConsentId(7),
+            id: ConsentId::from_u128(7),
             gpc,
         }
     }

@@ -121,21 +121,86 @@ pub(crate) fn filter_set_cookies(
     filtered
 }
 
-/// Whether a `Set-Cookie` deletes its cookie: `Max-Age` of zero or less, or, without
-/// `Max-Age`, an `Expires` in the past. A site cleaning up a tracker it may no longer use must
-/// not be stopped, so deletions of denied cookies pass.
+/// Whether a `Set-Cookie` deletes its cookie: a `Max-Age` of zero or less (the last valid one
+/// counts), or, without `Max-Age`, an `Expires` in the past. A site cleaning up a tracker it may
+/// no longer use must not be stopped, so deletions of denied cookies pass.
+///
+/// This runs for every denied cookie, so it reads the attributes itself; only an `Expires` in
+/// the current year needs the full date, and then the `cookie` crate parses it.
 fn is_deletion(value: &HeaderValue) -> bool {
-    let Some(cookie) = value
-        .to_str()
-        .ok()
-        .and_then(|text| cookie::Cookie::parse(text).ok())
-    else {
+    let bytes = value.as_bytes();
+    if !may_be_deletion(bytes) {
         return false;
+    }
+    let mut max_age = None;
+    let mut expires = None;
+    for attribute in bytes.split(|b| *b == b';').skip(1) {
+        let (name, value) = match memchr::memchr(b'=', attribute) {
+            Some(eq) => (&attribute[..eq], &attribute[eq + 1..]),
+            None => (attribute, &[][..]),
+        };
+        let (name, value) = (name.trim_ascii(), value.trim_ascii());
+        if name.eq_ignore_ascii_case(b"max-age") {
+            // RFC 6265bis 5.7.2: a Max-Age that is not an integer is ignored.
+            max_age = parse_max_age(value).or(max_age);
+        } else if name.eq_ignore_ascii_case(b"expires") {
+            expires = Some(value);
+        }
+    }
+    match (max_age, expires) {
+        (Some(age), _) => age <= 0,
+        (None, Some(date)) => expires_in_the_past(date, value),
+        (None, None) => false,
+    }
+}
+
+/// A quick test, in one pass, that rules out most cookies that set something: a deletion needs
+/// an attribute value starting with `0` or `-` (`Max-Age=0`), or an `Expires` (spotted by its
+/// `xp`, which `Max-Age` lacks). What passes is read properly.
+fn may_be_deletion(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(at, b)| match b {
+        b'x' | b'X' => matches!(bytes.get(at + 1), Some(b'p' | b'P')),
+        b'=' => matches!(
+            bytes[at + 1..].trim_ascii_start().first(),
+            Some(b'0' | b'-')
+        ),
+        _ => false,
+    })
+}
+
+fn parse_max_age(digits: &[u8]) -> Option<i64> {
+    let (negative, digits) = match digits.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, digits),
     };
-    match cookie.max_age() {
-        Some(age) => age <= cookie::time::Duration::ZERO,
-        None => cookie
-            .expires_datetime()
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // A huge Max-Age is simply "a long time"; only its sign matters here.
+    let zero = digits.iter().all(|d| *d == b'0');
+    Some(if zero {
+        0
+    } else if negative {
+        -1
+    } else {
+        1
+    })
+}
+
+/// Decided by the year where it differs from this one; otherwise by the full date.
+fn expires_in_the_past(date: &[u8], whole: &HeaderValue) -> bool {
+    let year = date
+        .split(|b| !b.is_ascii_digit())
+        .find(|token| token.len() == 4)
+        .and_then(|token| std::str::from_utf8(token).ok()?.parse::<u64>().ok());
+    let this_year = crate::time::year_at(crate::time::now_secs());
+    match year {
+        Some(year) if year != this_year => year < this_year,
+        _ => whole
+            .to_str()
+            .ok()
+            .and_then(|text| cookie::Cookie::parse(text).ok())
+            .and_then(|cookie| cookie.expires_datetime())
             .is_some_and(|at| at <= cookie::time::OffsetDateTime::now_utc()),
     }
 }
@@ -329,12 +394,31 @@ mod tests {
     }
 
     #[test]
+    fn the_quick_test_passes_every_deletion_and_few_settings() {
+        assert!(!may_be_deletion(
+            b"_fbp=fb.1.1764460000000.1266398316; Path=/; Max-Age=7776000"
+        ));
+        assert!(!may_be_deletion(
+            b"_ga=GA1.1; Domain=example.com; Secure; SameSite=Lax"
+        ));
+        assert!(may_be_deletion(b"_ga=; Max-Age=0"));
+        assert!(may_be_deletion(
+            b"_ga=x; EXPIRES=Thu, 01 Jan 1970 00:00:00 GMT"
+        ));
+    }
+
+    #[test]
     fn deletions_are_recognised() {
         for deletion in [
             "_ga=; Max-Age=0; Path=/",
             "_ga=x; max-age=-1",
             "_ga=; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
             "_ga=; Path=/; Secure; Max-Age=0",
+            "_ga=x; Max-Age=60; max-age=0",
+            "_ga=x; Expires=Wed, 09 Jun 2021 10:18:14 GMT",
+            "_ga=x; expires=Thursday, 01-Jan-70 00:00:00 GMT",
+            "_ga=x; Max-Age = 0",
+            "_ga=x;Max-Age=-5",
         ] {
             assert!(
                 is_deletion(&HeaderValue::from_static(deletion)),
@@ -347,6 +431,11 @@ mod tests {
             "_ga=GA1.1; Expires=Fri, 01 Jan 2100 00:00:00 GMT",
             "_ga=GA1.1; Max-Age=60; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
             "_ga=GA1.1; Max-Age=junk",
+            "_ga=GA1.1; Max-Age=99999999999999999999999",
+            "_ga=GA1.1; Max-Age=0; Max-Age=10",
+            "_fbp=fb.1.1764460000000.1266398316; Path=/; Max-Age=7776000",
+            "_ga=GA1.1; Expires=Wed, 09 Jun 2121 10:18:14 GMT",
+            "_ga=GA1.1; Max-Age=junk; Expires=Fri, 01 Jan 2100 00:00:00 GMT",
         ] {
             assert!(
                 !is_deletion(&HeaderValue::from_static(setting)),

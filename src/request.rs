@@ -57,12 +57,15 @@ impl ConsentReader {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ConsentCookies {
     first: Option<HeaderValue>,
-    more: Vec<HeaderValue>,
+    /// Boxed so that the usual case, one header, keeps `Consent` small enough to move inline.
+    more: Option<Box<Vec<HeaderValue>>>,
 }
 
 impl ConsentCookies {
     fn iter(&self) -> impl Iterator<Item = &HeaderValue> {
-        self.first.iter().chain(&self.more)
+        self.first
+            .iter()
+            .chain(self.more.iter().flat_map(|more| more.iter()))
     }
 }
 
@@ -87,7 +90,7 @@ impl RequestFacts {
             if finder.occurs_in(value.as_bytes()) {
                 match cookies.first {
                     None => cookies.first = Some(value.clone()),
-                    Some(_) => cookies.more.push(value.clone()),
+                    Some(_) => cookies.more.get_or_insert_default().push(value.clone()),
                 }
             }
         };
@@ -139,7 +142,7 @@ fn preferred(a: &Decision, b: &Decision) -> bool {
             d.granted.len(),
             d.granted.bits(),
             std::cmp::Reverse(d.decided_at),
-            d.id.0,
+            d.id.as_u128(),
         )
     };
     key(a) < key(b)

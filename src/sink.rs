@@ -182,7 +182,7 @@ mod tests {
         let sink = JsonLinesSink::new(&path);
         for (i, action) in [Action::Accept, Action::Save].into_iter().enumerate() {
             sink.record(&ConsentRecord {
-                id: ConsentId(0xabc + i as u128),
+                id: ConsentId::from_u128(0xabc + i as u128),
                 time: 1_764_457_200,
                 action,
                 categories: vec!["analytics".into()],
@@ -207,7 +207,7 @@ mod tests {
         let sink = JsonLinesSink::new("/nonexistent-dir/for/sure/log.jsonl");
         let err = sink
             .record(&ConsentRecord {
-                id: ConsentId(1),
+                id: ConsentId::from_u128(1),
                 time: 0,
                 action: Action::Reject,
                 categories: vec![],

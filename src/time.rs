@@ -10,6 +10,11 @@ pub(crate) fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The calendar year (UTC) at `secs` since the Unix epoch.
+pub(crate) fn year_at(secs: u64) -> u64 {
+    civil_from_days(secs / 86_400).0
+}
+
 /// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 pub(crate) struct Rfc3339(pub(crate) u64);
 

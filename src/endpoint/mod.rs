@@ -187,7 +187,7 @@ fn consent_cookie(settings: &Settings, decision: &Decision) -> String {
 fn new_consent_id() -> ConsentId {
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_ok() {
-        return ConsentId(u128::from_le_bytes(bytes));
+        return ConsentId::from_u128(u128::from_le_bytes(bytes));
     }
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -203,7 +203,7 @@ fn new_consent_id() -> ConsentId {
         std::hash::Hash::hash(&seed, &mut hasher);
         hasher.finish()
     };
-    ConsentId(u128::from(half(0)) << 64 | u128::from(half(1)))
+    ConsentId::from_u128(u128::from(half(0)) << 64 | u128::from(half(1)))
 }
 
 /// A short plain-text reply that is never cached.
