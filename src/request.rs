@@ -58,7 +58,7 @@ impl ConsentReader {
 pub(crate) struct ConsentCookies {
     first: Option<HeaderValue>,
     /// Boxed so that the usual case, one header, keeps `Consent` small enough to move inline.
-    more: Option<Box<Vec<HeaderValue>>>,
+    more: Option<Box<[HeaderValue]>>,
 }
 
 impl ConsentCookies {
@@ -86,11 +86,12 @@ pub(crate) struct RequestFacts {
 impl RequestFacts {
     pub(crate) fn read(headers: &HeaderMap, finder: &CookieFinder) -> Self {
         let mut cookies = ConsentCookies::default();
+        let mut more = Vec::new();
         let mut keep_if_it_holds_the_cookie = |value: &HeaderValue| {
             if finder.occurs_in(value.as_bytes()) {
                 match cookies.first {
                     None => cookies.first = Some(value.clone()),
-                    Some(_) => cookies.more.get_or_insert_default().push(value.clone()),
+                    Some(_) => more.push(value.clone()),
                 }
             }
         };
@@ -116,6 +117,9 @@ impl RequestFacts {
         }
         if cookie_values == 1 {
             cookies.first = first_cookie.cloned();
+        }
+        if !more.is_empty() {
+            cookies.more = Some(more.into_boxed_slice());
         }
         let navigation = match dest {
             Some(dest) => is_navigation_dest(dest),
