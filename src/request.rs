@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use http::header::{ACCEPT, COOKIE};
+use http::header::ACCEPT;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::codec::Codec;
@@ -12,8 +12,10 @@ use crate::cookies::CookieFinder;
 use crate::time;
 
 /// Header names built once: looking a header up by `&str` parses the name on every call.
-pub(crate) static SEC_GPC: HeaderName = HeaderName::from_static("sec-gpc");
-pub(crate) static SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
+pub(crate) static SEC_GPC: HeaderName = HeaderName::from_static(SEC_GPC_NAME);
+const COOKIE_NAME: &str = "cookie";
+const SEC_GPC_NAME: &str = "sec-gpc";
+const SEC_FETCH_DEST_NAME: &str = "sec-fetch-dest";
 pub(crate) static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// Everything needed to read the consent cookie: built once with the layer, and shared by every
@@ -99,7 +101,10 @@ impl RequestFacts {
         let mut gpc = false;
         let mut dest = None;
         for (name, value) in headers {
-            if name == COOKIE {
+            // By name as text, length first: most headers differ from all three in length, and
+            // comparing `HeaderName`s costs more.
+            let name = name.as_str();
+            if name.len() == COOKIE_NAME.len() && name == COOKIE_NAME {
                 cookie_values += 1;
                 match (cookie_values, first_cookie) {
                     (1, _) => first_cookie = Some(value),
@@ -109,9 +114,9 @@ impl RequestFacts {
                     }
                     _ => keep_if_it_holds_the_cookie(value),
                 }
-            } else if name == SEC_GPC {
+            } else if name.len() == SEC_GPC_NAME.len() && name == SEC_GPC_NAME {
                 gpc |= is_gpc_signal(value);
-            } else if name == SEC_FETCH_DEST {
+            } else if name.len() == SEC_FETCH_DEST_NAME.len() && name == SEC_FETCH_DEST_NAME {
                 dest = Some(value);
             }
         }
@@ -165,7 +170,7 @@ fn is_gpc_signal(value: &HeaderValue) -> bool {
 /// from a browser that does not send it, an `Accept` that asks for HTML.
 #[cfg(test)]
 fn is_navigation(headers: &HeaderMap) -> bool {
-    match headers.get(&SEC_FETCH_DEST) {
+    match headers.get(SEC_FETCH_DEST_NAME) {
         Some(dest) => is_navigation_dest(dest),
         None => accepts_html(headers),
     }
