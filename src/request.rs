@@ -12,10 +12,7 @@ use crate::cookies::CookieFinder;
 use crate::time;
 
 /// Header names built once: looking a header up by `&str` parses the name on every call.
-pub(crate) static SEC_GPC: HeaderName = HeaderName::from_static(SEC_GPC_NAME);
-const COOKIE_NAME: &str = "cookie";
-const SEC_GPC_NAME: &str = "sec-gpc";
-const SEC_FETCH_DEST_NAME: &str = "sec-fetch-dest";
+pub(crate) static SEC_GPC: HeaderName = HeaderName::from_static("sec-gpc");
 pub(crate) static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// Everything needed to read the consent cookie: built once with the layer, and shared by every
@@ -101,23 +98,23 @@ impl RequestFacts {
         let mut gpc = false;
         let mut dest = None;
         for (name, value) in headers {
-            // By name as text, length first: most headers differ from all three in length, and
-            // comparing `HeaderName`s costs more.
-            let name = name.as_str();
-            if name.len() == COOKIE_NAME.len() && name == COOKIE_NAME {
-                cookie_values += 1;
-                match (cookie_values, first_cookie) {
-                    (1, _) => first_cookie = Some(value),
-                    (2, Some(first)) => {
-                        keep_if_it_holds_the_cookie(first);
-                        keep_if_it_holds_the_cookie(value);
+            // Matched as text: cheaper than comparing `HeaderName`s, and most names differ
+            // from all three in length alone.
+            match name.as_str() {
+                "cookie" => {
+                    cookie_values += 1;
+                    match (cookie_values, first_cookie) {
+                        (1, _) => first_cookie = Some(value),
+                        (2, Some(first)) => {
+                            keep_if_it_holds_the_cookie(first);
+                            keep_if_it_holds_the_cookie(value);
+                        }
+                        _ => keep_if_it_holds_the_cookie(value),
                     }
-                    _ => keep_if_it_holds_the_cookie(value),
                 }
-            } else if name.len() == SEC_GPC_NAME.len() && name == SEC_GPC_NAME {
-                gpc |= is_gpc_signal(value);
-            } else if name.len() == SEC_FETCH_DEST_NAME.len() && name == SEC_FETCH_DEST_NAME {
-                dest = Some(value);
+                "sec-gpc" => gpc |= is_gpc_signal(value),
+                "sec-fetch-dest" => dest = Some(value),
+                _ => {}
             }
         }
         if cookie_values == 1 {
@@ -170,7 +167,7 @@ fn is_gpc_signal(value: &HeaderValue) -> bool {
 /// from a browser that does not send it, an `Accept` that asks for HTML.
 #[cfg(test)]
 fn is_navigation(headers: &HeaderMap) -> bool {
-    match headers.get(SEC_FETCH_DEST_NAME) {
+    match headers.get("sec-fetch-dest") {
         Some(dest) => is_navigation_dest(dest),
         None => accepts_html(headers),
     }
