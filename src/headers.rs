@@ -72,7 +72,7 @@ pub(crate) struct Filtered {
     pub(crate) removed: usize,
 }
 
-/// Removes every `Set-Cookie` whose cookie belongs to a category outside `allowed`.
+/// Removes every `Set-Cookie` that [`strips`] says to remove.
 pub(crate) fn filter_set_cookies(
     headers: &mut HeaderMap,
     settings: &Settings,
@@ -96,8 +96,7 @@ pub(crate) fn filter_set_cookies(
             continue;
         }
         filtered.depends_on_consent = true;
-        // The consent is read here, at the first cookie whose fate depends on it.
-        if !consent.allowed_set().contains(category.index) && !is_deletion(value) {
+        if strips(consent, category, value) {
             filtered.removed += 1;
             if position < 64 {
                 denied_positions |= 1 << position;
@@ -112,13 +111,18 @@ pub(crate) fn filter_set_cookies(
             if position < 64 {
                 denied_positions & (1 << position) != 0
             } else {
-                set_cookie_category(settings, value)
-                    .is_some_and(|c| !consent.allowed_set().contains(c.index))
-                    && !is_deletion(value)
+                set_cookie_category(settings, value).is_some_and(|c| strips(consent, c, value))
             }
         });
     }
     filtered
+}
+
+/// Whether the layer removes a `Set-Cookie` of this category: an optional category the visitor
+/// has not allowed, unless the header deletes the cookie. The consent is read here, at the first
+/// cookie whose fate depends on it.
+fn strips(consent: &Consent, category: Category<'_>, value: &HeaderValue) -> bool {
+    category.index != 0 && !consent.allowed_set().contains(category.index) && !is_deletion(value)
 }
 
 /// Whether a `Set-Cookie` deletes its cookie: a `Max-Age` of zero or less (the last valid one

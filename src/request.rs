@@ -78,7 +78,8 @@ pub(crate) struct RequestFacts {
     pub(crate) cookies: ConsentCookies,
     /// `Sec-GPC: 1` was sent.
     pub(crate) gpc: bool,
-    /// The request loads a page (see [`is_navigation`]).
+    /// The request loads a page: a document or frame navigation by `Sec-Fetch-Dest`, or, from
+    /// a browser that does not send it, an `Accept` that asks for HTML.
     pub(crate) navigation: bool,
 }
 
@@ -163,16 +164,6 @@ fn is_gpc_signal(value: &HeaderValue) -> bool {
     value.as_bytes().trim_ascii() == b"1"
 }
 
-/// Whether the request loads a page: a document or frame navigation by `Sec-Fetch-Dest`, or,
-/// from a browser that does not send it, an `Accept` that asks for HTML.
-#[cfg(test)]
-fn is_navigation(headers: &HeaderMap) -> bool {
-    match headers.get("sec-fetch-dest") {
-        Some(dest) => is_navigation_dest(dest),
-        None => accepts_html(headers),
-    }
-}
-
 fn is_navigation_dest(dest: &HeaderValue) -> bool {
     matches!(dest.as_bytes(), b"document" | b"iframe" | b"frame")
 }
@@ -209,6 +200,10 @@ mod tests {
             assert!(!gpc(&headers(&[("sec-gpc", other)])), "{other}");
         }
         assert!(!gpc(&HeaderMap::new()));
+    }
+
+    fn is_navigation(headers: &HeaderMap) -> bool {
+        RequestFacts::read(headers, &CookieFinder::new("consent")).navigation
     }
 
     #[test]
