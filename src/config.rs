@@ -9,10 +9,12 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::ConsentLayer;
+use crate::catalog::trackers::Trackers;
 use crate::catalog::{Catalog, CookieRule, NamePattern, built_in_rules};
 use crate::codec::Codec;
 use crate::consent::{Categories, Category, CategorySet, InvalidCategoryName, MAX_CATEGORIES};
 use crate::cookies::CookieFinder;
+use crate::html::{BlockMode, Limits, Rules};
 use crate::request::ConsentReader;
 use crate::sink::{ConsentSink, JsonLinesSink};
 
@@ -61,6 +63,42 @@ pub struct ConsentConfig {
     /// The JSON Lines file recorded choices are appended to, unless a sink is set from code.
     /// Default: `consent-log.jsonl` in the working directory, created on the first choice.
     pub consent_log: PathBuf,
+    /// The HTML rewriter.
+    pub html: HtmlConfig,
+}
+
+/// The HTML rewriter: whether it runs, how it blocks, and how much it may hold back.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct HtmlConfig {
+    /// Rewrite HTML responses. Default: true.
+    pub rewrite: bool,
+    /// How a blocked element is blocked: `"neutralise"` (kept, inert) or `"remove"`.
+    /// Default: `"neutralise"`.
+    pub block_mode: BlockMode,
+    /// The longest tag read whole, in bytes. A longer script tag is made inert; any other
+    /// longer tag is judged on the attributes within the bound. Default: 64 KiB.
+    pub max_tag_bytes: usize,
+    /// The longest inline script held back until its text is classified, start tag included.
+    /// A longer one is made inert. Default: 64 KiB.
+    pub max_inline_script_bytes: usize,
+    /// How much of a `<noscript>` is read as markup (what a browser without scripting shows);
+    /// the rest passes unchanged. Default: 64 KiB.
+    pub max_noscript_bytes: usize,
+}
+
+impl Default for HtmlConfig {
+    fn default() -> Self {
+        let limits = Limits::default();
+        HtmlConfig {
+            rewrite: true,
+            block_mode: BlockMode::Neutralise,
+            max_tag_bytes: limits.max_tag,
+            max_inline_script_bytes: limits.max_script,
+            max_noscript_bytes: limits.max_noscript,
+        }
+    }
 }
 
 impl Default for ConsentConfig {
@@ -75,6 +113,7 @@ impl Default for ConsentConfig {
             unknown_cookies: UnknownCookies::Allow,
             report_only: false,
             consent_log: PathBuf::from("consent-log.jsonl"),
+            html: HtmlConfig::default(),
         }
     }
 }
@@ -214,6 +253,14 @@ pub enum ConfigError {
     /// The body limit is zero.
     #[error("the endpoint's max body size must be at least one byte")]
     ZeroBodyLimit,
+    /// An HTML rewriter bound is too small to hold ordinary tags.
+    #[error("{setting} is {value} bytes; use at least 1024")]
+    HtmlLimitTooSmall {
+        /// The setting.
+        setting: &'static str,
+        /// Its value.
+        value: usize,
+    },
 }
 
 /// Builds a [`ConsentLayer`]. Start from [`ConsentLayer::builder`].
@@ -522,6 +569,27 @@ pub(crate) struct Settings {
     pub(crate) sink: Arc<dyn ConsentSink>,
     /// Unknown cookie names already warned about, so each is logged once.
     pub(crate) warned_unknown: Mutex<HashSet<Box<str>>>,
+    pub(crate) rewrite_html: bool,
+    pub(crate) block_mode: BlockMode,
+    pub(crate) html_limits: Limits,
+}
+
+impl Rules for Settings {
+    fn trackers(&self) -> &Trackers {
+        &self.catalog.trackers
+    }
+
+    fn categories(&self) -> &Categories {
+        self.categories()
+    }
+
+    fn limits(&self) -> Limits {
+        self.html_limits
+    }
+
+    fn block_mode(&self) -> BlockMode {
+        self.block_mode
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -621,8 +689,32 @@ impl Settings {
             report_only: config.report_only,
             sink,
             warned_unknown: Mutex::new(HashSet::new()),
+            rewrite_html: config.html.rewrite,
+            block_mode: config.html.block_mode,
+            html_limits: html_limits(&config.html)?,
         })
     }
+}
+
+fn html_limits(config: &HtmlConfig) -> Result<Limits, ConfigError> {
+    for (setting, value) in [
+        ("html.max_tag_bytes", config.max_tag_bytes),
+        (
+            "html.max_inline_script_bytes",
+            config.max_inline_script_bytes,
+        ),
+    ] {
+        // Below this a common tag (a script with a long URL and an integrity hash) would not
+        // fit, and scripts would be blocked for their length.
+        if value < 1024 {
+            return Err(ConfigError::HtmlLimitTooSmall { setting, value });
+        }
+    }
+    Ok(Limits {
+        max_tag: config.max_tag_bytes,
+        max_script: config.max_inline_script_bytes,
+        max_noscript: config.max_noscript_bytes,
+    })
 }
 
 fn compile_categories(optional: &[String], gpc: &[String]) -> Result<Categories, ConfigError> {

@@ -107,6 +107,10 @@ impl CategorySet {
         index < MAX_CATEGORIES && self.0 & (1 << index) != 0
     }
 
+    pub(crate) fn contains_all(self, other: Self) -> bool {
+        other.minus(self).0 == 0
+    }
+
     pub(crate) fn union(self, other: Self) -> Self {
         CategorySet(self.0 | other.0)
     }

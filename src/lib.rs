@@ -14,6 +14,7 @@ mod endpoint;
 mod extract;
 mod future;
 mod headers;
+mod html;
 mod layer;
 mod request;
 mod service;
@@ -23,12 +24,13 @@ mod time;
 pub use body::ConsentBody;
 pub use config::{
     ConfigError, ConsentConfig, ConsentLayerBuilder, CookieConfig, CookieDeclaration,
-    DEFAULT_MAX_AGE, EndpointConfig, UnknownCookies,
+    DEFAULT_MAX_AGE, EndpointConfig, HtmlConfig, UnknownCookies,
 };
 pub use consent::{Category, Consent, ConsentId, InvalidCategoryName, MAX_CATEGORIES};
 #[cfg(feature = "axum")]
 pub use extract::MissingConsent;
 pub use future::ResponseFuture;
+pub use html::BlockMode;
 pub use layer::ConsentLayer;
 pub use service::ConsentService;
 pub use sink::{Action, ConsentRecord, ConsentSink, JsonLinesSink, NoopSink, SinkError};

@@ -12,6 +12,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, Sta
 
 use crate::consent::Categories;
 
+pub(crate) mod trackers;
+
 /// How a rule matches a cookie name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum NamePattern {
@@ -192,6 +194,8 @@ pub(crate) struct Catalog {
     matcher: Matcher,
     services: Vec<Arc<str>>,
     consent_cookie: Box<str>,
+    /// Hosts and inline-script signatures.
+    pub(crate) trackers: trackers::Trackers,
 }
 
 /// A rule names a category the layer does not have.
@@ -282,6 +286,7 @@ impl Catalog {
             matcher,
             services,
             consent_cookie: consent_cookie.into(),
+            trackers: trackers::Trackers::built_in(categories),
         })
     }
 

@@ -1,0 +1,412 @@
+//! Rules that say which category a URL (host, and path where a host also serves other things)
+//! or an inline script belongs to.
+//!
+//! Hosts match by label suffix: a rule for `google-analytics.com` covers `www.` and `ssl.` of
+//! it, never `notgoogle-analytics.com`. The most specific host wins, then the longest path.
+//! Inline scripts match by signature: strings found in the loader snippets trackers publish.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::consent::Categories;
+
+/// `(host, path prefix, category, service)`; an empty path covers the whole host.
+///
+/// A first cut of the catalog: the broad, documented one is its own piece of work.
+const HOSTS: &[(&str, &str, &str, &str)] = &[
+    // Necessary services that share hosts with trackers: never blocked.
+    (
+        "www.google.com",
+        "/recaptcha",
+        "necessary",
+        "Google reCAPTCHA",
+    ),
+    (
+        "www.gstatic.com",
+        "/recaptcha",
+        "necessary",
+        "Google reCAPTCHA",
+    ),
+    ("js.stripe.com", "", "necessary", "Stripe"),
+    (
+        "challenges.cloudflare.com",
+        "",
+        "necessary",
+        "Cloudflare Turnstile",
+    ),
+    // Analytics.
+    ("google-analytics.com", "", "analytics", "Google Analytics"),
+    ("analytics.google.com", "", "analytics", "Google Analytics"),
+    (
+        "googletagmanager.com",
+        "",
+        "analytics",
+        "Google Tag Manager",
+    ),
+    ("hotjar.com", "", "analytics", "Hotjar"),
+    ("hotjar.io", "", "analytics", "Hotjar"),
+    ("clarity.ms", "", "analytics", "Microsoft Clarity"),
+    ("matomo.cloud", "", "analytics", "Matomo"),
+    ("cdn.segment.com", "", "analytics", "Segment"),
+    ("api.segment.io", "", "analytics", "Segment"),
+    ("cdn.mxpnl.com", "", "analytics", "Mixpanel"),
+    ("api-js.mixpanel.com", "", "analytics", "Mixpanel"),
+    ("cdn.amplitude.com", "", "analytics", "Amplitude"),
+    ("api2.amplitude.com", "", "analytics", "Amplitude"),
+    ("heapanalytics.com", "", "analytics", "Heap"),
+    ("fullstory.com", "", "analytics", "FullStory"),
+    ("mc.yandex.ru", "", "analytics", "Yandex Metrica"),
+    ("mc.yandex.com", "", "analytics", "Yandex Metrica"),
+    (
+        "assets.adobedtm.com",
+        "",
+        "analytics",
+        "Adobe Experience Cloud",
+    ),
+    ("omtrdc.net", "", "analytics", "Adobe Analytics"),
+    ("cdn.optimizely.com", "", "analytics", "Optimizely"),
+    ("visualwebsiteoptimizer.com", "", "analytics", "VWO"),
+    ("player.vimeo.com", "", "analytics", "Vimeo"),
+    // Marketing.
+    ("connect.facebook.net", "", "marketing", "Meta Pixel"),
+    ("www.facebook.com", "/tr", "marketing", "Meta Pixel"),
+    (
+        "doubleclick.net",
+        "",
+        "marketing",
+        "Google Ads (DoubleClick)",
+    ),
+    ("googlesyndication.com", "", "marketing", "Google AdSense"),
+    ("googleadservices.com", "", "marketing", "Google Ads"),
+    ("adservice.google.com", "", "marketing", "Google Ads"),
+    ("www.google.com", "/pagead", "marketing", "Google Ads"),
+    ("snap.licdn.com", "", "marketing", "LinkedIn Insight"),
+    ("px.ads.linkedin.com", "", "marketing", "LinkedIn Insight"),
+    ("analytics.tiktok.com", "", "marketing", "TikTok Pixel"),
+    (
+        "static.ads-twitter.com",
+        "",
+        "marketing",
+        "X (Twitter) Pixel",
+    ),
+    (
+        "analytics.twitter.com",
+        "",
+        "marketing",
+        "X (Twitter) Pixel",
+    ),
+    ("s.pinimg.com", "/ct", "marketing", "Pinterest Tag"),
+    ("ct.pinterest.com", "", "marketing", "Pinterest Tag"),
+    ("sc-static.net", "", "marketing", "Snap Pixel"),
+    ("tr.snapchat.com", "", "marketing", "Snap Pixel"),
+    ("www.redditstatic.com", "/ads", "marketing", "Reddit Pixel"),
+    ("alb.reddit.com", "", "marketing", "Reddit Pixel"),
+    (
+        "bat.bing.com",
+        "",
+        "marketing",
+        "Microsoft Advertising (Bing UET)",
+    ),
+    ("js.hs-scripts.com", "", "marketing", "HubSpot"),
+    ("js.hs-analytics.net", "", "marketing", "HubSpot"),
+    ("js.hsadspixel.net", "", "marketing", "HubSpot"),
+    ("static.criteo.net", "", "marketing", "Criteo"),
+    ("criteo.com", "", "marketing", "Criteo"),
+    ("cdn.taboola.com", "", "marketing", "Taboola"),
+    ("trc.taboola.com", "", "marketing", "Taboola"),
+    ("widgets.outbrain.com", "", "marketing", "Outbrain"),
+    ("amplify.outbrain.com", "", "marketing", "Outbrain"),
+    ("demdex.net", "", "marketing", "Adobe Audience Manager"),
+    ("addthis.com", "", "marketing", "AddThis"),
+    ("sharethis.com", "", "marketing", "ShareThis"),
+    ("www.youtube.com", "/embed", "marketing", "YouTube"),
+    ("youtube.com", "/embed", "marketing", "YouTube"),
+    ("www.youtube-nocookie.com", "/embed", "marketing", "YouTube"),
+    // Third-party features that track: preferences.
+    (
+        "www.google.com",
+        "/maps/embed",
+        "preferences",
+        "Google Maps",
+    ),
+    ("maps.google.com", "", "preferences", "Google Maps"),
+    ("widget.intercom.io", "", "preferences", "Intercom"),
+    ("js.intercomcdn.com", "", "preferences", "Intercom"),
+    ("js.driftt.com", "", "preferences", "Drift"),
+    ("static.zdassets.com", "", "preferences", "Zendesk"),
+];
+
+/// `(signature, category, service)`: strings that only a tracker's loader snippet contains.
+/// Matched without regard to ASCII case.
+const SIGNATURES: &[(&str, &str, &str)] = &[
+    (
+        "googletagmanager.com/gtm.js",
+        "analytics",
+        "Google Tag Manager",
+    ),
+    ("'gtm.start'", "analytics", "Google Tag Manager"),
+    ("\"gtm.start\"", "analytics", "Google Tag Manager"),
+    (
+        "googletagmanager.com/gtag/js",
+        "analytics",
+        "Google Analytics",
+    ),
+    ("gtag('config'", "analytics", "Google Analytics"),
+    ("gtag(\"config\"", "analytics", "Google Analytics"),
+    (
+        "google-analytics.com/analytics.js",
+        "analytics",
+        "Google Analytics",
+    ),
+    (
+        "google-analytics.com/ga.js",
+        "analytics",
+        "Google Analytics",
+    ),
+    ("GoogleAnalyticsObject", "analytics", "Google Analytics"),
+    ("_gaq.push", "analytics", "Google Analytics"),
+    ("connect.facebook.net", "marketing", "Meta Pixel"),
+    ("fbq('init'", "marketing", "Meta Pixel"),
+    ("fbq(\"init\"", "marketing", "Meta Pixel"),
+    ("static.hotjar.com", "analytics", "Hotjar"),
+    ("_hjSettings", "analytics", "Hotjar"),
+    ("clarity.ms/tag", "analytics", "Microsoft Clarity"),
+    ("_linkedin_partner_id", "marketing", "LinkedIn Insight"),
+    ("snap.licdn.com", "marketing", "LinkedIn Insight"),
+    ("analytics.tiktok.com", "marketing", "TikTok Pixel"),
+    ("ttq.load(", "marketing", "TikTok Pixel"),
+    ("_paq.push", "analytics", "Matomo"),
+    ("matomo.js", "analytics", "Matomo"),
+    ("piwik.js", "analytics", "Matomo"),
+    (
+        "bat.bing.com",
+        "marketing",
+        "Microsoft Advertising (Bing UET)",
+    ),
+    ("static.ads-twitter.com", "marketing", "X (Twitter) Pixel"),
+    ("s.pinimg.com/ct/core.js", "marketing", "Pinterest Tag"),
+    ("sc-static.net/scevent.min.js", "marketing", "Snap Pixel"),
+    ("redditstatic.com/ads/pixel.js", "marketing", "Reddit Pixel"),
+    ("mc.yandex.ru/metrika", "analytics", "Yandex Metrica"),
+    ("js.hs-scripts.com", "marketing", "HubSpot"),
+    ("cdn.segment.com/analytics.js", "analytics", "Segment"),
+    ("cdn.mxpnl.com", "analytics", "Mixpanel"),
+    ("cdn.amplitude.com", "analytics", "Amplitude"),
+    ("cdn.heapanalytics.com", "analytics", "Heap"),
+    ("edge.fullstory.com", "analytics", "FullStory"),
+    ("static.criteo.net", "marketing", "Criteo"),
+    ("cdn.taboola.com", "marketing", "Taboola"),
+    ("amplify.outbrain.com", "marketing", "Outbrain"),
+    ("assets.adobedtm.com", "analytics", "Adobe Experience Cloud"),
+    ("cdn.optimizely.com", "analytics", "Optimizely"),
+    ("visualwebsiteoptimizer.com", "analytics", "VWO"),
+    ("widget.intercom.io", "preferences", "Intercom"),
+    ("js.driftt.com", "preferences", "Drift"),
+];
+
+/// What a tracker rule says: a category (index in the layer's [`Categories`]) and a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TrackerMatch<'a> {
+    pub(crate) category: usize,
+    pub(crate) service: &'a str,
+}
+
+#[derive(Debug)]
+struct PathRule {
+    path: Box<[u8]>,
+    category: usize,
+    service: Box<str>,
+}
+
+/// Compiled tracker rules of one layer.
+#[derive(Debug)]
+pub(crate) struct Trackers {
+    /// Host → its rules, longest path first.
+    hosts: HashMap<Box<[u8]>, Vec<PathRule>>,
+    signatures: Option<AhoCorasick>,
+    /// By the automaton's pattern id: category and service.
+    signature_targets: Vec<(usize, Box<str>)>,
+}
+
+impl Trackers {
+    /// The built-in rules whose categories the layer has.
+    pub(crate) fn built_in(categories: &Categories) -> Trackers {
+        let mut hosts: HashMap<Box<[u8]>, Vec<PathRule>> = HashMap::new();
+        for (host, path, category, service) in HOSTS {
+            let Some(category) = categories.index_of(category) else {
+                continue;
+            };
+            hosts
+                .entry(host.as_bytes().into())
+                .or_default()
+                .push(PathRule {
+                    path: path.as_bytes().into(),
+                    category,
+                    service: (*service).into(),
+                });
+        }
+        for rules in hosts.values_mut() {
+            rules.sort_by(|a, b| b.path.len().cmp(&a.path.len()));
+        }
+        let known: Vec<_> = SIGNATURES
+            .iter()
+            .filter_map(|(sig, category, service)| {
+                categories
+                    .index_of(category)
+                    .map(|c| (*sig, (c, Box::<str>::from(*service))))
+            })
+            .collect();
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(known.iter().map(|(sig, _)| sig));
+        let signatures = match automaton {
+            Ok(automaton) if !known.is_empty() => Some(automaton),
+            Ok(_) => None,
+            Err(error) => {
+                tracing::error!(%error, "tower-consent: inline script signatures could not be compiled");
+                None
+            }
+        };
+        Trackers {
+            hosts,
+            signatures,
+            signature_targets: known.into_iter().map(|(_, t)| t).collect(),
+        }
+    }
+
+    /// The rule for a URL's (lowercase) host and path: the most specific host suffix with a
+    /// rule whose path prefixes `path`.
+    pub(crate) fn classify_url(&self, host: &[u8], path: &[u8]) -> Option<TrackerMatch<'_>> {
+        let mut suffix = host;
+        loop {
+            if let Some(rules) = self.hosts.get(suffix) {
+                if let Some(rule) = rules.iter().find(|r| path.starts_with(&r.path)) {
+                    return Some(TrackerMatch {
+                        category: rule.category,
+                        service: &rule.service,
+                    });
+                }
+            }
+            let dot = memchr::memchr(b'.', suffix)?;
+            suffix = &suffix[dot + 1..];
+        }
+    }
+
+    /// The longest signature any inline script needs to be matched whole: text held back across
+    /// a chunk boundary to find one cut in two.
+    pub(crate) fn longest_signature(&self) -> usize {
+        self.signatures
+            .as_ref()
+            .map_or(0, |ac| ac.max_pattern_len())
+    }
+
+    /// The first signature found in a script's text.
+    pub(crate) fn classify_script(&self, text: &[u8]) -> Option<TrackerMatch<'_>> {
+        let found = self.signatures.as_ref()?.find(text)?;
+        let (category, service) = self.signature_targets.get(found.pattern().as_usize())?;
+        Some(TrackerMatch {
+            category: *category,
+            service,
+        })
+    }
+
+    /// Of the signatures in `text` whose category is not in `allowed`, the one that ends first:
+    /// its end offset and category. Overlapping matches are all considered, so a signature of
+    /// an allowed category cannot hide a denied one.
+    pub(crate) fn first_denied(
+        &self,
+        text: &[u8],
+        allowed: crate::consent::CategorySet,
+    ) -> Option<(usize, usize)> {
+        let automaton = self.signatures.as_ref()?;
+        let mut first: Option<(usize, usize)> = None;
+        for found in automaton.find_overlapping_iter(text) {
+            let Some((category, _)) = self.signature_targets.get(found.pattern().as_usize()) else {
+                continue;
+            };
+            if allowed.contains(*category) {
+                continue;
+            }
+            if first.is_none_or(|(end, _)| found.end() < end) {
+                first = Some((found.end(), *category));
+            }
+            // Matches are reported in order of their end: the first denied one is the answer.
+            break;
+        }
+        first
+    }
+
+    /// Whether any signature belongs to a category outside `allowed`: if none does, inline
+    /// scripts need not be held for classification.
+    pub(crate) fn signatures_outside(&self, allowed: crate::consent::CategorySet) -> bool {
+        self.signature_targets
+            .iter()
+            .any(|(category, _)| !allowed.contains(*category))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn category(trackers: &Trackers, host: &str, path: &str) -> Option<usize> {
+        trackers
+            .classify_url(host.as_bytes(), path.as_bytes())
+            .map(|m| m.category)
+    }
+
+    #[test]
+    fn hosts_match_by_label_suffix_and_path() {
+        let trackers = Trackers::built_in(&Categories::standard());
+        assert_eq!(
+            category(&trackers, "www.google-analytics.com", "/a.js"),
+            Some(2)
+        );
+        assert_eq!(category(&trackers, "google-analytics.com", ""), Some(2));
+        assert_eq!(category(&trackers, "notgoogle-analytics.com", "/"), None);
+        assert_eq!(
+            category(&trackers, "google-analytics.com.evil.test", "/"),
+            None
+        );
+        assert_eq!(category(&trackers, "www.facebook.com", "/tr"), Some(3));
+        assert_eq!(category(&trackers, "www.facebook.com", "/groups"), None);
+        assert_eq!(
+            category(&trackers, "www.google.com", "/recaptcha/api.js"),
+            Some(0)
+        );
+        assert_eq!(
+            category(&trackers, "www.google.com", "/maps/embed?pb=1"),
+            Some(1)
+        );
+        assert_eq!(
+            category(&trackers, "www.youtube.com", "/embed/xyz"),
+            Some(3)
+        );
+        assert_eq!(category(&trackers, "", "/local.js"), None);
+    }
+
+    #[test]
+    fn inline_signatures() {
+        let trackers = Trackers::built_in(&Categories::standard());
+        let gtm = "(function(w,d,s,l,i){w[l]=w[l]||[];w[l].push({'gtm.start':new Date().getTime()";
+        assert_eq!(
+            trackers.classify_script(gtm.as_bytes()).map(|m| m.service),
+            Some("Google Tag Manager")
+        );
+        let pixel = "!function(f,b,e,v,n,t,s){}(window, document,'script','https://connect.facebook.net/en_US/fbevents.js');fbq('init', '1');";
+        assert_eq!(
+            trackers
+                .classify_script(pixel.as_bytes())
+                .map(|m| m.category),
+            Some(3)
+        );
+        assert_eq!(
+            trackers.classify_script(b"gtag('consent', 'default', {})"),
+            None
+        );
+        assert_eq!(trackers.classify_script(b"console.log('hello')"), None);
+    }
+}

@@ -1,0 +1,86 @@
+//! [`HtmlBody`]: an HTML response body streamed through the rewriter.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body::{Body, Frame};
+use pin_project_lite::pin_project;
+
+use crate::config::Settings;
+use crate::consent::CategorySet;
+
+use super::Rewriter;
+
+pin_project! {
+    /// The inner body's frames rewritten as they arrive: each data frame's output goes out before
+    /// the next frame is polled, trailers after the last data.
+    pub(crate) struct HtmlBody<B> {
+        #[pin]
+        inner: B,
+        settings: Arc<Settings>,
+        // Boxed: the rewriter's state is a few hundred bytes, and the response future that
+        // carries the body should stay small.
+        rewriter: Box<Rewriter>,
+        trailers: Option<HeaderMap>,
+        ended: bool,
+    }
+}
+
+impl<B> HtmlBody<B> {
+    pub(crate) fn new(inner: B, settings: Arc<Settings>, allowed: CategorySet) -> Self {
+        let rewriter = Box::new(Rewriter::new(&*settings, allowed));
+        HtmlBody {
+            inner,
+            settings,
+            rewriter,
+            trailers: None,
+            ended: false,
+        }
+    }
+}
+
+impl<B> Body for HtmlBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let mut this = self.project();
+        loop {
+            if let Some(piece) = this.rewriter.next_piece() {
+                return Poll::Ready(Some(Ok(Frame::data(piece))));
+            }
+            if *this.ended {
+                return Poll::Ready(this.trailers.take().map(|t| Ok(Frame::trailers(t))));
+            }
+            match ready!(this.inner.as_mut().poll_frame(cx)) {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => this.rewriter.push(&**this.settings, &data),
+                    Err(frame) => {
+                        // Trailers end the data: what is held goes out first.
+                        this.rewriter.end(&**this.settings);
+                        *this.ended = true;
+                        *this.trailers = frame.into_trailers().ok();
+                    }
+                },
+                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                None => {
+                    this.rewriter.end(&**this.settings);
+                    *this.ended = true;
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended && self.trailers.is_none() && self.rewriter.is_drained()
+    }
+}

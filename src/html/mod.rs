@@ -1,0 +1,148 @@
+//! The streaming HTML rewriter: `scanner` finds the elements that matter, `rewrite` decides
+//! what happens to each, `output` assembles the result from slices of the input, and `body`
+//! wraps a response body around it all.
+
+pub(crate) mod body;
+mod entities;
+mod output;
+pub(crate) mod rewrite;
+mod scanner;
+mod tag;
+mod url;
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use crate::catalog::trackers::Trackers;
+use crate::consent::{Categories, CategorySet};
+
+pub use rewrite::BlockMode;
+
+use output::{Carry, Out};
+use rewrite::Policy;
+use scanner::{Context, Scanner};
+use url::Base;
+
+/// How much one response's rewriter holds back at most (see the README, "Bounds").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// A tag the rewriter must read whole (script, frame, image, link, ...).
+    pub(crate) max_tag: usize,
+    /// An inline script held until its text is classified, start tag included.
+    pub(crate) max_script: usize,
+    /// The text of one `<noscript>` that is read as markup.
+    pub(crate) max_noscript: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_tag: 64 * 1024,
+            max_script: 64 * 1024,
+            max_noscript: 64 * 1024,
+        }
+    }
+}
+
+/// What one response's rewriter needs from the layer, shared by every response.
+pub(crate) trait Rules: Send + Sync {
+    fn trackers(&self) -> &Trackers;
+    fn categories(&self) -> &Categories;
+    fn limits(&self) -> Limits;
+    fn block_mode(&self) -> BlockMode;
+}
+
+/// The rewriter of one HTML body: feed it chunks, take the output pieces.
+#[derive(Debug)]
+pub(crate) struct Rewriter {
+    allowed: CategorySet,
+    hold_inline: bool,
+    scanner: Scanner,
+    carry: Carry,
+    base: Base,
+    output: VecDeque<Bytes>,
+}
+
+impl Rewriter {
+    pub(crate) fn new(rules: &dyn Rules, allowed: CategorySet) -> Self {
+        Rewriter {
+            allowed,
+            hold_inline: rules.trackers().signatures_outside(allowed),
+            scanner: Scanner::new(true),
+            carry: Carry::default(),
+            base: Base::default(),
+            output: VecDeque::new(),
+        }
+    }
+
+    fn run(&mut self, rules: &dyn Rules, chunk: &Bytes, end: bool) {
+        let policy = Policy {
+            trackers: rules.trackers(),
+            categories: rules.categories(),
+            allowed: self.allowed,
+            mode: rules.block_mode(),
+            hold_inline: self.hold_inline,
+        };
+        let limits = rules.limits();
+        let mut cx = Context {
+            policy: &policy,
+            base: &mut self.base,
+            limits: &limits,
+        };
+        let mut out = Out::new(chunk, &mut self.carry, &mut self.output);
+        if end {
+            self.scanner.finish(&mut out);
+        } else {
+            self.scanner.scan(&mut cx, &mut out, 0, chunk.len());
+        }
+        out.finish();
+    }
+
+    /// Rewrites the next chunk of the body.
+    pub(crate) fn push(&mut self, rules: &dyn Rules, chunk: &Bytes) {
+        self.run(rules, chunk, false);
+    }
+
+    /// The body ended: releases whatever was held.
+    pub(crate) fn end(&mut self, rules: &dyn Rules) {
+        self.run(rules, &Bytes::new(), true);
+    }
+
+    /// The next piece of output, in order.
+    pub(crate) fn next_piece(&mut self) -> Option<Bytes> {
+        self.output.pop_front()
+    }
+
+    pub(crate) fn is_drained(&self) -> bool {
+        self.output.is_empty()
+    }
+
+    /// Heap this rewriter holds beyond its fixed size: carried bytes and queued pieces.
+    #[cfg(test)]
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.carry.capacity() + self.output.iter().map(Bytes::len).sum::<usize>()
+    }
+}
+
+/// Rewrites a whole document in the given chunks: for tests, benches and the inspect tool's
+/// expectations.
+#[cfg(test)]
+pub(crate) fn rewrite_chunks(rules: &dyn Rules, allowed: CategorySet, chunks: &[&[u8]]) -> Vec<u8> {
+    let mut rewriter = Rewriter::new(rules, allowed);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        rewriter.push(rules, &Bytes::copy_from_slice(chunk));
+        while let Some(piece) = rewriter.next_piece() {
+            out.extend_from_slice(&piece);
+        }
+    }
+    rewriter.end(rules);
+    while let Some(piece) = rewriter.next_piece() {
+        out.extend_from_slice(&piece);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

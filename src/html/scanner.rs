@@ -1,0 +1,1255 @@
+//! The tokenizer subset: the WHATWG tokenizer states a browser with scripting enabled goes
+//! through, with just enough of the tree builder to know which states it switches to (raw text
+//! elements, foreign content, `<plaintext>`). Text is skipped with `memchr` jumps; only the tags
+//! the rewriter acts on have their attributes recorded and their bytes held.
+//!
+//! Every state resumes at any byte, so chunk boundaries never change what is found.
+
+use memchr::{memchr, memchr2};
+
+use super::Limits;
+use super::output::Out;
+use super::rewrite::{self, Element, Policy, Verdict};
+use super::tag::{Step, TagLexer, TagView};
+use super::url::Base;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Data,
+    /// After `<`.
+    TagOpen,
+    /// After `</`.
+    EndTagOpen,
+    /// After `<!`: how many bytes of `--` (1) or `[CDATA[` (2..=8) matched.
+    MarkupOpen(u8),
+    Tag,
+    Comment(Comment),
+    BogusComment,
+    /// In a CDATA section, with how many `]` just seen.
+    Cdata(u8),
+    /// RAWTEXT or RCDATA: text until `</name`.
+    Text(EndMatch),
+    Script(Script),
+    Plaintext,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Comment {
+    Start,
+    StartDash,
+    Body,
+    EndDash,
+    End,
+    EndBang,
+}
+
+/// Progress towards the end tag `</name` of a raw text element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct EndMatch {
+    name: &'static [u8],
+    /// 0: in text; 1: after `<`; 2 + k: after `</` and k bytes of the name.
+    progress: usize,
+}
+
+/// The script data states, with their escapes (`<!--` inside a script).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Script {
+    Data,
+    Lt,
+    /// After `</` and this many bytes of `script`.
+    EndName(usize),
+    EscapeStart,
+    EscapeStartDash,
+    Escaped,
+    EscapedDash,
+    EscapedDashDash,
+    EscapedLt,
+    EscapedEndName(usize),
+    /// After `<` and letters in an escaped script: whether they spell `script` so far, and
+    /// how many.
+    DoubleEscapeStart(bool, usize),
+    DoubleEscaped,
+    DoubleEscapedDash,
+    DoubleEscapedDashDash,
+    DoubleEscapedLt,
+    DoubleEscapeEnd(bool, usize),
+}
+
+/// The open SVG and MathML elements: which tokenizer rules apply to the next tag.
+#[derive(Clone, Copy, Debug)]
+struct ForeignElement {
+    name: [u8; 16],
+    name_len: usize,
+    namespace: Namespace,
+    /// An element inside which markup is HTML again (`foreignObject`, `annotation-xml` with an
+    /// HTML encoding; the MathML text elements for start tags).
+    integration: Integration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Integration {
+    None,
+    Html,
+    MathText,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Namespace {
+    Svg,
+    Math,
+}
+
+impl ForeignElement {
+    fn is(&self, name: &[u8]) -> bool {
+        &self.name[..self.name_len] == name
+    }
+}
+
+/// Deepest foreign nesting tracked; deeper elements are treated as not nested further.
+const MAX_FOREIGN_DEPTH: usize = 256;
+
+/// What the start tag being lexed turns out to be, known once its name is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pending {
+    /// Nothing the scanner acts on.
+    Plain,
+    /// An HTML element the rewriter judges, and the state its content is read in.
+    Judged(Element, After),
+    /// An HTML element whose content is read in another state.
+    Switches(After),
+    /// `svg` or `math` in HTML content.
+    EntersForeign(Namespace),
+    /// An element in foreign content (pushed on the foreign stack unless self-closing).
+    Foreign(Option<Element>),
+}
+
+/// The state after a start tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum After {
+    Data,
+    Text(&'static [u8]),
+    Script,
+    NoScript,
+    Plaintext,
+}
+
+/// An inline script held until its text is classified.
+#[derive(Debug)]
+struct InlineHold {
+    /// Length of its start tag at the head of the held region.
+    tag_len: usize,
+    /// The tag to send if the text is clean (a site-authored script being switched on).
+    switched_on: Option<Vec<u8>>,
+}
+
+/// The tokenizer of one document (or of the markup inside a `<noscript>`, as a browser
+/// without scripting reads it).
+#[derive(Debug)]
+pub(crate) struct Scanner {
+    state: State,
+    lexer: TagLexer,
+    pending: Pending,
+    foreign: Vec<ForeignElement>,
+    /// Scripting on: `<noscript>` is raw text, and its content is scanned again by `noscript`.
+    scripting: bool,
+    noscript: Option<Box<Scanner>>,
+    /// Bytes of the current `<noscript>` content scanned so far.
+    noscript_seen: usize,
+    inline: Option<InlineHold>,
+    /// The element being taken out reaches to its end tag.
+    removing_content: bool,
+    /// The first `<base href>` was seen: later ones are ignored, as browsers do.
+    base_seen: bool,
+    /// The current tag was already decided (it reached the tag bound).
+    decided: bool,
+}
+
+/// What scanning needs from the response: the visitor's policy, and the document's base.
+pub(crate) struct Context<'p> {
+    pub(crate) policy: &'p Policy<'p>,
+    pub(crate) base: &'p mut Base,
+    pub(crate) limits: &'p Limits,
+}
+
+impl Scanner {
+    pub(crate) fn new(scripting: bool) -> Self {
+        Scanner {
+            state: State::Data,
+            lexer: TagLexer::new(),
+            pending: Pending::Plain,
+            foreign: Vec::new(),
+            scripting,
+            noscript: None,
+            noscript_seen: 0,
+            inline: None,
+            removing_content: false,
+            base_seen: false,
+            decided: false,
+        }
+    }
+
+    fn in_foreign(&self) -> bool {
+        !self.foreign.is_empty()
+    }
+
+    /// Start tags are read as HTML: no foreign element open, or the current one is an
+    /// integration point.
+    fn html_start_tags(&self, name: &[u8]) -> bool {
+        match self.foreign.last() {
+            None => true,
+            Some(top) => match top.integration {
+                Integration::None => false,
+                Integration::Html => true,
+                Integration::MathText => name != b"mglyph" && name != b"malignmark",
+            },
+        }
+    }
+
+    /// Scans `chunk[from..to]` of `out`.
+    pub(crate) fn scan(&mut self, cx: &mut Context<'_>, out: &mut Out<'_>, from: usize, to: usize) {
+        let chunk = out.chunk;
+        let buf = &chunk[..to];
+        let mut i = from;
+        while i < to {
+            match self.state {
+                State::Data => match memchr(b'<', &buf[i..]) {
+                    Some(n) => {
+                        let lt = i + n;
+                        out.hold(lt);
+                        self.state = State::TagOpen;
+                        i = lt + 1;
+                    }
+                    None => i = to,
+                },
+                State::TagOpen => {
+                    let b = buf[i];
+                    if b.is_ascii_alphabetic() {
+                        self.lexer.start(false);
+                        self.state = State::Tag;
+                        continue;
+                    }
+                    out.release();
+                    match b {
+                        b'/' => {
+                            self.state = State::EndTagOpen;
+                            i += 1;
+                        }
+                        b'!' => {
+                            self.state = State::MarkupOpen(0);
+                            i += 1;
+                        }
+                        b'?' => self.state = State::BogusComment,
+                        _ => self.state = State::Data,
+                    }
+                }
+                State::EndTagOpen => {
+                    let b = buf[i];
+                    if b.is_ascii_alphabetic() {
+                        self.lexer.start(true);
+                        self.state = State::Tag;
+                    } else if b == b'>' {
+                        self.state = State::Data;
+                        i += 1;
+                    } else {
+                        self.state = State::BogusComment;
+                    }
+                }
+                State::MarkupOpen(matched) => {
+                    i = self.markup_open(buf, i, matched);
+                }
+                State::Tag => {
+                    i = self.tag(cx, out, buf, i);
+                }
+                State::Comment(comment) => {
+                    i = self.comment(buf, i, comment);
+                }
+                State::BogusComment => match memchr(b'>', &buf[i..]) {
+                    Some(n) => {
+                        self.state = State::Data;
+                        i += n + 1;
+                    }
+                    None => i = to,
+                },
+                State::Cdata(brackets) => {
+                    i = self.cdata(buf, i, brackets);
+                }
+                State::Text(end) => {
+                    i = self.text(cx, out, buf, i, end);
+                }
+                State::Script(script) => {
+                    i = self.script(cx, out, buf, i, script);
+                }
+                State::Plaintext => i = to,
+            }
+        }
+    }
+
+    fn markup_open(&mut self, buf: &[u8], i: usize, matched: u8) -> usize {
+        const CDATA: &[u8] = b"[CDATA[";
+        let b = buf[i];
+        match matched {
+            0 if b == b'-' => self.state = State::MarkupOpen(1),
+            1 if b == b'-' => self.state = State::Comment(Comment::Start),
+            0 if b == b'[' && self.in_foreign() => self.state = State::MarkupOpen(3),
+            m if m >= 3 && CDATA.get(usize::from(m) - 2) == Some(&b) => {
+                self.state = if usize::from(m) - 1 == CDATA.len() {
+                    State::Cdata(0)
+                } else {
+                    State::MarkupOpen(m + 1)
+                };
+            }
+            _ => {
+                // Reconsumed in the bogus comment, which only looks for `>`.
+                self.state = State::BogusComment;
+                return i;
+            }
+        }
+        i + 1
+    }
+
+    fn comment(&mut self, buf: &[u8], mut i: usize, mut state: Comment) -> usize {
+        while i < buf.len() {
+            if state == Comment::Body {
+                match memchr(b'-', &buf[i..]) {
+                    Some(n) => {
+                        i += n + 1;
+                        state = Comment::EndDash;
+                        continue;
+                    }
+                    None => {
+                        i = buf.len();
+                        break;
+                    }
+                }
+            }
+            state = match (state, buf[i]) {
+                (Comment::Start | Comment::StartDash | Comment::End | Comment::EndBang, b'>') => {
+                    self.state = State::Data;
+                    return i + 1;
+                }
+                (Comment::Start, b'-') => Comment::StartDash,
+                (Comment::StartDash | Comment::EndDash | Comment::End, b'-') => Comment::End,
+                (Comment::End, b'!') => Comment::EndBang,
+                (Comment::EndBang, b'-') => Comment::EndDash,
+                _ => {
+                    // Reconsumed in the comment body.
+                    state = Comment::Body;
+                    continue;
+                }
+            };
+            i += 1;
+        }
+        self.state = State::Comment(state);
+        i
+    }
+
+    fn cdata(&mut self, buf: &[u8], mut i: usize, mut brackets: u8) -> usize {
+        while i < buf.len() {
+            if brackets == 0 {
+                match memchr(b']', &buf[i..]) {
+                    Some(n) => {
+                        i += n + 1;
+                        brackets = 1;
+                    }
+                    None => {
+                        i = buf.len();
+                        break;
+                    }
+                }
+                continue;
+            }
+            match buf[i] {
+                b']' => brackets = 2,
+                b'>' if brackets == 2 => {
+                    self.state = State::Data;
+                    return i + 1;
+                }
+                _ => brackets = 0,
+            }
+            i += 1;
+        }
+        self.state = State::Cdata(brackets);
+        i
+    }
+}
+
+fn is_delimiter(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>')
+}
+
+/// HTML start tags that end foreign content (the "breakout" list of the tree builder).
+fn breaks_out_of_foreign(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"b" | b"big"
+            | b"blockquote"
+            | b"body"
+            | b"br"
+            | b"center"
+            | b"code"
+            | b"dd"
+            | b"div"
+            | b"dl"
+            | b"dt"
+            | b"em"
+            | b"embed"
+            | b"h1"
+            | b"h2"
+            | b"h3"
+            | b"h4"
+            | b"h5"
+            | b"h6"
+            | b"head"
+            | b"hr"
+            | b"i"
+            | b"img"
+            | b"li"
+            | b"listing"
+            | b"menu"
+            | b"meta"
+            | b"nobr"
+            | b"ol"
+            | b"p"
+            | b"pre"
+            | b"ruby"
+            | b"s"
+            | b"small"
+            | b"span"
+            | b"strong"
+            | b"strike"
+            | b"sub"
+            | b"sup"
+            | b"table"
+            | b"tt"
+            | b"u"
+            | b"ul"
+            | b"var"
+    )
+}
+
+/// HTML end tags that close every element above the one they name, foreign ones included,
+/// when they reach past foreign content.
+fn closes_foreign(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"address"
+            | b"article"
+            | b"aside"
+            | b"blockquote"
+            | b"body"
+            | b"br"
+            | b"button"
+            | b"caption"
+            | b"center"
+            | b"dd"
+            | b"details"
+            | b"dialog"
+            | b"dir"
+            | b"div"
+            | b"dl"
+            | b"dt"
+            | b"fieldset"
+            | b"figcaption"
+            | b"figure"
+            | b"footer"
+            | b"form"
+            | b"h1"
+            | b"h2"
+            | b"h3"
+            | b"h4"
+            | b"h5"
+            | b"h6"
+            | b"header"
+            | b"hgroup"
+            | b"html"
+            | b"li"
+            | b"listing"
+            | b"main"
+            | b"menu"
+            | b"nav"
+            | b"ol"
+            | b"p"
+            | b"pre"
+            | b"search"
+            | b"section"
+            | b"summary"
+            | b"table"
+            | b"tbody"
+            | b"td"
+            | b"template"
+            | b"tfoot"
+            | b"th"
+            | b"thead"
+            | b"tr"
+            | b"ul"
+    )
+}
+
+/// The element names raw text states end on, as `'static` slices.
+fn raw_text_name(name: &[u8]) -> Option<&'static [u8]> {
+    Some(match name {
+        b"style" => b"style",
+        b"xmp" => b"xmp",
+        b"iframe" => b"iframe",
+        b"noembed" => b"noembed",
+        b"noframes" => b"noframes",
+        b"noscript" => b"noscript",
+        b"title" => b"title",
+        b"textarea" => b"textarea",
+        _ => return None,
+    })
+}
+
+impl Scanner {
+    /// What a start tag is, from its name and where it stands.
+    fn classify_start(&mut self, name: &[u8]) -> Pending {
+        if let Some(top) = self.foreign.last() {
+            let svg_in_annotation = top.is(b"annotation-xml") && name == b"svg";
+            if !self.html_start_tags(name) && !svg_in_annotation {
+                if name == b"font" {
+                    return Pending::Foreign(Some(Element::Font));
+                }
+                if breaks_out_of_foreign(name) {
+                    self.pop_to_integration_point();
+                    return self.classify_start(name);
+                }
+                let element = match (top.namespace, name) {
+                    (Namespace::Svg, b"script") => Some(Element::SvgScript),
+                    (Namespace::Svg, b"image") => Some(Element::SvgImage),
+                    (Namespace::Math, b"annotation-xml") => Some(Element::AnnotationXml),
+                    _ => None,
+                };
+                return Pending::Foreign(element);
+            }
+        }
+        match name {
+            b"svg" => Pending::EntersForeign(Namespace::Svg),
+            b"math" => Pending::EntersForeign(Namespace::Math),
+            b"script" if self.scripting => Pending::Judged(Element::Script, After::Script),
+            b"script" => Pending::Switches(After::Script),
+            b"iframe" => Pending::Judged(Element::Frame, After::Text(b"iframe")),
+            b"frame" => Pending::Judged(Element::Frame, After::Data),
+            b"img" | b"image" => Pending::Judged(Element::Img, After::Data),
+            b"embed" => Pending::Judged(Element::Embed, After::Data),
+            b"object" => Pending::Judged(Element::Object, After::Data),
+            b"link" => Pending::Judged(Element::Link, After::Data),
+            b"source" => Pending::Judged(Element::Source, After::Data),
+            b"base" if self.scripting && !self.base_seen => {
+                Pending::Judged(Element::Base, After::Data)
+            }
+            b"noscript" if self.scripting => Pending::Switches(After::NoScript),
+            b"plaintext" => Pending::Switches(After::Plaintext),
+            _ => match raw_text_name(name) {
+                Some(text) => Pending::Switches(After::Text(text)),
+                None => Pending::Plain,
+            },
+        }
+    }
+
+    fn pop_to_integration_point(&mut self) {
+        while let Some(top) = self.foreign.last() {
+            if top.integration != Integration::None {
+                break;
+            }
+            self.foreign.pop();
+        }
+    }
+
+    fn push_foreign(&mut self, name: &[u8], namespace: Namespace, integration: Integration) {
+        if self.foreign.len() >= MAX_FOREIGN_DEPTH {
+            return;
+        }
+        let mut element = ForeignElement {
+            name: [0; 16],
+            name_len: name.len().min(16),
+            namespace,
+            integration,
+        };
+        element.name[..element.name_len].copy_from_slice(&name[..element.name_len]);
+        self.foreign.push(element);
+    }
+
+    /// Lexes the tag in progress.
+    fn tag(&mut self, cx: &mut Context<'_>, out: &mut Out<'_>, buf: &[u8], i: usize) -> usize {
+        if !self.lexer.name_complete() {
+            return match self.lexer.run(buf, i) {
+                Step::NameDone { at, ends } => {
+                    self.on_name(out);
+                    if ends {
+                        self.tag_end(cx, out, at + 1)
+                    } else {
+                        at
+                    }
+                }
+                Step::Done(end) => self.tag_end(cx, out, end),
+                Step::More => buf.len(),
+            };
+        }
+        if !out.holding() {
+            return match self.lexer.skip(buf, i) {
+                Step::Done(end) | Step::NameDone { at: end, .. } => self.tag_end(cx, out, end),
+                Step::More => buf.len(),
+            };
+        }
+        // A held tag is read no further than the tag bound: past it, it is decided on what
+        // was seen, at the same byte however the body is cut into chunks.
+        let room = cx.limits.max_tag.saturating_sub(out.held_len(i));
+        let stop = i.saturating_add(room).min(buf.len());
+        match self.lexer.run(&buf[..stop], i) {
+            Step::Done(end) | Step::NameDone { at: end, .. } => self.tag_end(cx, out, end),
+            Step::More if stop < buf.len() => {
+                self.tag_overflow(cx, out, stop);
+                stop
+            }
+            Step::More => buf.len(),
+        }
+    }
+
+    /// The tag name is known: decide whether its attributes matter.
+    fn on_name(&mut self, out: &mut Out<'_>) {
+        self.decided = false;
+        if self.lexer.end_tag {
+            return;
+        }
+        let mut name = [0u8; 16];
+        let len = self.lexer.name().len();
+        name[..len].copy_from_slice(self.lexer.name());
+        self.pending = self.classify_start(&name[..len]);
+        let record = matches!(
+            self.pending,
+            Pending::Judged(..) | Pending::Foreign(Some(_))
+        );
+        self.lexer.set_record(record);
+        if !record {
+            out.release();
+        }
+    }
+}
+
+impl Scanner {
+    /// A tag ended just before `end`.
+    fn tag_end(&mut self, cx: &mut Context<'_>, out: &mut Out<'_>, end: usize) -> usize {
+        self.state = State::Data;
+        if self.lexer.end_tag {
+            self.end_tag_done(out, end);
+            return end;
+        }
+        match self.pending {
+            Pending::Plain => {}
+            Pending::Switches(after) => self.enter(after),
+            Pending::EntersForeign(namespace) => {
+                if !self.lexer.self_closing {
+                    let name = if namespace == Namespace::Svg {
+                        &b"svg"[..]
+                    } else {
+                        b"math"
+                    };
+                    self.push_foreign(name, namespace, Integration::None);
+                }
+            }
+            Pending::Judged(element, after) => {
+                if !self.decided {
+                    self.judge(cx, out, element, after, end);
+                }
+                self.enter(after);
+            }
+            Pending::Foreign(element) => self.foreign_start_tag(cx, out, element, end),
+        }
+        end
+    }
+
+    /// Applies the rewriter's verdict on a complete start tag.
+    fn judge(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Out<'_>,
+        element: Element,
+        after: After,
+        end: usize,
+    ) {
+        let attrs_overflow = self.lexer.attrs_overflow;
+        let verdict = {
+            let view = TagView {
+                bytes: out.held(end),
+                attrs: self.lexer.attrs(),
+            };
+            if element == Element::Base {
+                if let Some(href) = view.get(b"href") {
+                    *cx.base = Base::from_href(&super::entities::decode_attribute(href));
+                    self.base_seen = true;
+                }
+                Verdict::Keep
+            } else if attrs_overflow && element == Element::Script {
+                // More attributes than are recorded: the script may have any of them.
+                match rewrite::overflowing_script(view) {
+                    Some(insert) => {
+                        Verdict::Replace(splice(view.bytes, rewrite::SCRIPT_NAME_END, &insert))
+                    }
+                    None => Verdict::Keep,
+                }
+            } else {
+                cx.policy.decide(element, view, cx.base)
+            }
+        };
+        match verdict {
+            Verdict::Keep => out.release(),
+            Verdict::Replace(bytes) => out.replace_held(end, &bytes),
+            Verdict::Remove => {
+                out.replace_held(end, b"");
+                // A script's or frame's text goes with it, up to and including its end tag.
+                if matches!(after, After::Script | After::Text(_)) {
+                    out.start_drop(end);
+                    self.removing_content = true;
+                }
+            }
+            Verdict::Inline { switched_on } => {
+                self.inline = Some(InlineHold {
+                    tag_len: out.held_len(end),
+                    switched_on,
+                });
+            }
+        }
+    }
+
+    /// A held tag reached the tag bound at `at`: decided on the attributes complete there.
+    fn tag_overflow(&mut self, cx: &mut Context<'_>, out: &mut Out<'_>, at: usize) {
+        self.decided = true;
+        let complete = self.lexer.complete_attrs();
+        let verdict = {
+            let view = TagView {
+                bytes: out.held(at),
+                attrs: &self.lexer.attrs()[..complete],
+            };
+            match self.pending {
+                Pending::Judged(Element::Script, _) => rewrite::overflowing_script(view)
+                    .map(|insert| splice(view.bytes, rewrite::SCRIPT_NAME_END, &insert)),
+                Pending::Judged(element, _) | Pending::Foreign(Some(element)) => {
+                    // Neutralised, not removed: the rest of the tag streams on.
+                    let policy = Policy {
+                        mode: rewrite::BlockMode::Neutralise,
+                        ..*cx.policy
+                    };
+                    match policy.decide(element, view, cx.base) {
+                        Verdict::Replace(bytes) => Some(bytes),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
+        };
+        match verdict {
+            Some(bytes) => out.replace_held(at, &bytes),
+            None => out.release(),
+        }
+        self.lexer.set_record(false);
+    }
+
+    fn foreign_start_tag(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Out<'_>,
+        element: Option<Element>,
+        end: usize,
+    ) {
+        let mut integration = Integration::None;
+        let mut name = [0u8; 16];
+        let len = self.lexer.name().len();
+        name[..len].copy_from_slice(self.lexer.name());
+        let name = &name[..len];
+        if let Some(element) = element {
+            let view = TagView {
+                bytes: out.held(end),
+                attrs: self.lexer.attrs(),
+            };
+            match element {
+                Element::Font => {
+                    let breaks_out = [&b"color"[..], b"face", b"size"]
+                        .iter()
+                        .any(|a| view.find(a).is_some());
+                    out.release();
+                    if breaks_out {
+                        self.pop_to_integration_point();
+                        return;
+                    }
+                }
+                Element::AnnotationXml => {
+                    let encoding = view.get(b"encoding").map(super::entities::decode_attribute);
+                    if encoding.is_some_and(|e| {
+                        e.eq_ignore_ascii_case(b"text/html")
+                            || e.eq_ignore_ascii_case(b"application/xhtml+xml")
+                    }) {
+                        integration = Integration::Html;
+                    }
+                    out.release();
+                }
+                _ if self.decided => out.release(),
+                _ => {
+                    let policy = Policy {
+                        mode: rewrite::BlockMode::Neutralise,
+                        ..*cx.policy
+                    };
+                    match policy.decide(element, view, cx.base) {
+                        Verdict::Replace(bytes) => out.replace_held(end, &bytes),
+                        _ => out.release(),
+                    }
+                }
+            }
+        }
+        if self.lexer.self_closing {
+            return;
+        }
+        let Some(top) = self.foreign.last() else {
+            return;
+        };
+        let namespace = top.namespace;
+        if integration == Integration::None {
+            integration = match (namespace, name) {
+                (Namespace::Svg, b"foreignobject" | b"desc" | b"title") => Integration::Html,
+                (Namespace::Math, b"mi" | b"mo" | b"mn" | b"ms" | b"mtext") => {
+                    Integration::MathText
+                }
+                _ => Integration::None,
+            };
+        }
+        self.push_foreign(name, namespace, integration);
+    }
+
+    fn end_tag_done(&mut self, out: &mut Out<'_>, end: usize) {
+        if self.removing_content {
+            out.end_drop(end);
+            self.removing_content = false;
+        }
+        if self.foreign.is_empty() {
+            return;
+        }
+        let name = self.lexer.name();
+        if let Some(found) = self.foreign.iter().rposition(|e| e.is(name)) {
+            self.foreign.truncate(found);
+        } else if self
+            .foreign
+            .last()
+            .is_some_and(|top| top.integration == Integration::None)
+            && closes_foreign(name)
+        {
+            self.foreign.clear();
+        }
+    }
+
+    fn enter(&mut self, after: After) {
+        self.state = match after {
+            After::Data => State::Data,
+            After::Text(name) => State::Text(EndMatch { name, progress: 0 }),
+            After::Script => State::Script(Script::Data),
+            After::NoScript => {
+                self.noscript_seen = 0;
+                match &mut self.noscript {
+                    Some(inner) => inner.reset(),
+                    None => self.noscript = Some(Box::new(Scanner::new(false))),
+                }
+                State::Text(EndMatch {
+                    name: b"noscript",
+                    progress: 0,
+                })
+            }
+            After::Plaintext => State::Plaintext,
+        };
+    }
+
+    fn reset(&mut self) {
+        self.state = State::Data;
+        self.foreign.clear();
+        self.inline = None;
+        self.removing_content = false;
+    }
+}
+
+/// `bytes` with `insert` placed at `at`.
+fn splice(bytes: &[u8], at: usize, insert: &[u8]) -> Vec<u8> {
+    let at = at.min(bytes.len());
+    let mut out = Vec::with_capacity(bytes.len() + insert.len());
+    out.extend_from_slice(&bytes[..at]);
+    out.extend_from_slice(insert);
+    out.extend_from_slice(&bytes[at..]);
+    out
+}
+
+impl Scanner {
+    /// RAWTEXT and RCDATA: text up to `</name` and a delimiter. A `<noscript>`'s text is also
+    /// scanned as markup, the way a browser without scripting reads it.
+    fn text(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Out<'_>,
+        buf: &[u8],
+        mut i: usize,
+        mut end: EndMatch,
+    ) -> usize {
+        let from = i;
+        let name = end.name;
+        let mut found = None;
+        while i < buf.len() {
+            match end.progress {
+                0 => match memchr(b'<', &buf[i..]) {
+                    Some(n) => {
+                        i += n + 1;
+                        end.progress = 1;
+                    }
+                    None => i = buf.len(),
+                },
+                1 if buf[i] == b'/' => {
+                    end.progress = 2;
+                    i += 1;
+                }
+                p if p >= 2 && p - 2 < name.len() && buf[i].to_ascii_lowercase() == name[p - 2] => {
+                    end.progress += 1;
+                    i += 1;
+                }
+                p if p >= 2 && p - 2 == name.len() && is_delimiter(buf[i]) => {
+                    found = Some(i);
+                    break;
+                }
+                // Not the end tag: reconsumed as text (it may start one).
+                _ => end.progress = 0,
+            }
+        }
+        if name == b"noscript" {
+            let content_end =
+                found.map_or(buf.len(), |d| d.saturating_sub(name.len() + 2).max(from));
+            self.scan_noscript(cx, out, from, content_end, found.is_some());
+        }
+        match found {
+            Some(d) => {
+                self.lexer.start_matched_end_tag(name);
+                self.state = State::Tag;
+                d
+            }
+            None => {
+                self.state = State::Text(end);
+                buf.len()
+            }
+        }
+    }
+
+    /// Feeds a `<noscript>`'s text to the scanner that reads it as markup, within its bound.
+    fn scan_noscript(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Out<'_>,
+        from: usize,
+        to: usize,
+        ends: bool,
+    ) {
+        let Some(mut inner) = self.noscript.take() else {
+            return;
+        };
+        let budget = cx.limits.max_noscript.saturating_sub(self.noscript_seen);
+        if budget > 0 {
+            let stop = from + budget.min(to - from);
+            if stop > from {
+                inner.scan(cx, out, from, stop);
+            }
+            if ends || stop < to || self.noscript_seen + (to - from) >= cx.limits.max_noscript {
+                inner.terminate(out);
+            }
+        }
+        self.noscript_seen = self.noscript_seen.saturating_add(to - from);
+        self.noscript = Some(inner);
+    }
+
+    /// The markup view of a `<noscript>` ends: whatever it holds goes out as it is.
+    fn terminate(&mut self, out: &mut Out<'_>) {
+        if out.holding() {
+            out.release();
+        }
+        self.reset();
+    }
+
+    /// Script data: text up to `</script` and a delimiter, through the escaped states that
+    /// `<!--` opens (where `<script>` nests a further level).
+    fn script(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Out<'_>,
+        buf: &[u8],
+        mut i: usize,
+        mut st: Script,
+    ) -> usize {
+        const NAME: &[u8] = b"script";
+        let from = i;
+        let mut found = None;
+        while i < buf.len() {
+            let b = buf[i];
+            st = match st {
+                Script::Data => match memchr(b'<', &buf[i..]) {
+                    Some(n) => {
+                        i += n + 1;
+                        st = Script::Lt;
+                        continue;
+                    }
+                    None => {
+                        i = buf.len();
+                        continue;
+                    }
+                },
+                Script::Lt => match b {
+                    b'/' => Script::EndName(0),
+                    b'!' => Script::EscapeStart,
+                    _ => {
+                        st = Script::Data;
+                        continue;
+                    }
+                },
+                Script::EndName(k) | Script::EscapedEndName(k) => {
+                    let escaped = matches!(st, Script::EscapedEndName(_));
+                    if k == NAME.len() && is_delimiter(b) {
+                        found = Some(i);
+                        break;
+                    }
+                    if k < NAME.len() && b.to_ascii_lowercase() == NAME[k] {
+                        if escaped {
+                            Script::EscapedEndName(k + 1)
+                        } else {
+                            Script::EndName(k + 1)
+                        }
+                    } else {
+                        st = if escaped {
+                            Script::Escaped
+                        } else {
+                            Script::Data
+                        };
+                        continue;
+                    }
+                }
+                Script::EscapeStart if b == b'-' => Script::EscapeStartDash,
+                Script::EscapeStartDash if b == b'-' => Script::EscapedDashDash,
+                Script::EscapeStart | Script::EscapeStartDash => {
+                    st = Script::Data;
+                    continue;
+                }
+                Script::Escaped => match memchr2(b'-', b'<', &buf[i..]) {
+                    Some(n) => {
+                        let hit = buf[i + n];
+                        i += n + 1;
+                        st = if hit == b'-' {
+                            Script::EscapedDash
+                        } else {
+                            Script::EscapedLt
+                        };
+                        continue;
+                    }
+                    None => {
+                        i = buf.len();
+                        continue;
+                    }
+                },
+                Script::EscapedDash | Script::EscapedDashDash => match b {
+                    b'-' => Script::EscapedDashDash,
+                    b'<' => Script::EscapedLt,
+                    b'>' if st == Script::EscapedDashDash => Script::Data,
+                    _ => Script::Escaped,
+                },
+                Script::EscapedLt => match b {
+                    b'/' => Script::EscapedEndName(0),
+                    _ if b.is_ascii_alphabetic() => {
+                        st = Script::DoubleEscapeStart(true, 0);
+                        continue;
+                    }
+                    _ => {
+                        st = Script::Escaped;
+                        continue;
+                    }
+                },
+                Script::DoubleEscapeStart(spells, k) | Script::DoubleEscapeEnd(spells, k) => {
+                    let starting = matches!(st, Script::DoubleEscapeStart(..));
+                    if is_delimiter(b) {
+                        let is_script = spells && k == NAME.len();
+                        match (starting, is_script) {
+                            (true, true) => Script::DoubleEscaped,
+                            (true, false) => Script::Escaped,
+                            (false, true) => Script::Escaped,
+                            (false, false) => Script::DoubleEscaped,
+                        }
+                    } else if b.is_ascii_alphabetic() {
+                        let spells = spells && k < NAME.len() && b.to_ascii_lowercase() == NAME[k];
+                        let k = k.saturating_add(1);
+                        if starting {
+                            Script::DoubleEscapeStart(spells, k)
+                        } else {
+                            Script::DoubleEscapeEnd(spells, k)
+                        }
+                    } else {
+                        st = if starting {
+                            Script::Escaped
+                        } else {
+                            Script::DoubleEscaped
+                        };
+                        continue;
+                    }
+                }
+                Script::DoubleEscaped => match memchr2(b'-', b'<', &buf[i..]) {
+                    Some(n) => {
+                        let hit = buf[i + n];
+                        i += n + 1;
+                        st = if hit == b'-' {
+                            Script::DoubleEscapedDash
+                        } else {
+                            Script::DoubleEscapedLt
+                        };
+                        continue;
+                    }
+                    None => {
+                        i = buf.len();
+                        continue;
+                    }
+                },
+                Script::DoubleEscapedDash | Script::DoubleEscapedDashDash => match b {
+                    b'-' => Script::DoubleEscapedDashDash,
+                    b'<' => Script::DoubleEscapedLt,
+                    b'>' if st == Script::DoubleEscapedDashDash => Script::Data,
+                    _ => Script::DoubleEscaped,
+                },
+                Script::DoubleEscapedLt => match b {
+                    b'/' => Script::DoubleEscapeEnd(true, 0),
+                    _ => {
+                        st = Script::DoubleEscaped;
+                        continue;
+                    }
+                },
+            };
+            i += 1;
+        }
+        if self.inline.is_some() {
+            let content_end =
+                found.map_or(buf.len(), |d| d.saturating_sub(NAME.len() + 2).max(from));
+            self.classify_inline(cx, out, buf, from, content_end);
+        }
+        match found {
+            Some(d) => {
+                if self.inline.is_some() {
+                    self.inline_clean(out);
+                }
+                self.lexer.start_matched_end_tag(NAME);
+                self.state = State::Tag;
+                d
+            }
+            None => {
+                self.state = State::Script(st);
+                buf.len()
+            }
+        }
+    }
+
+    /// Searches the held inline script's text in `buf[from..to]` (and across the boundary with
+    /// the text before it) for signatures of categories the visitor has not allowed, within the
+    /// script bound. Blocks the script when one is found or the bound is passed.
+    fn classify_inline(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut Out<'_>,
+        buf: &[u8],
+        from: usize,
+        to: usize,
+    ) {
+        let Some(hold) = &self.inline else {
+            return;
+        };
+        let limit = cx.limits.max_script;
+        let held_to = out.held_len(to);
+        let over = held_to > limit;
+        let within = if over {
+            to.saturating_sub(held_to - limit).max(from)
+        } else {
+            to
+        };
+        let policy = cx.policy;
+        let longest = policy.trackers.longest_signature();
+        // The earliest-ending denied signature, by offset in the held region, so that the
+        // category stamped on the script does not depend on where the chunks were cut.
+        let mut first: Option<(usize, usize)> = None;
+        let mut consider = |found: Option<(usize, usize)>| {
+            if let Some(f) = found {
+                if first.is_none_or(|current| f.0 < current.0) {
+                    first = Some(f);
+                }
+            }
+        };
+        let carried = out.carry_bytes();
+        let region_at = out.held_len(from);
+        if from == out.hold_at() && carried.len() > hold.tag_len && longest > 1 {
+            let tail_from = carried.len().saturating_sub(longest - 1).max(hold.tag_len);
+            let mut seam = carried[tail_from..].to_vec();
+            let tail_len = seam.len();
+            seam.extend_from_slice(&buf[from..within.min(from + longest - 1)]);
+            consider(
+                policy
+                    .trackers
+                    .first_denied(&seam, policy.allowed)
+                    .map(|(end, c)| (region_at - tail_len + end, c)),
+            );
+        }
+        consider(
+            policy
+                .trackers
+                .first_denied(&buf[from..within], policy.allowed)
+                .map(|(end, c)| (region_at + end, c)),
+        );
+        match first {
+            Some((_, category)) => {
+                let label = policy.category_label(category).to_owned();
+                self.block_inline(cx, out, to, &label);
+            }
+            None if over => self.block_inline(cx, out, to, rewrite::UNKNOWN_CATEGORY),
+            None => {}
+        }
+    }
+
+    /// The held inline script is blocked; its text so far reaches to `at`.
+    fn block_inline(&mut self, cx: &mut Context<'_>, out: &mut Out<'_>, at: usize, category: &str) {
+        let Some(hold) = self.inline.take() else {
+            return;
+        };
+        if hold.switched_on.is_some() {
+            // A site-authored blocked script stays as the site wrote it: off.
+            out.release();
+        } else if cx.policy.mode == rewrite::BlockMode::Remove {
+            out.replace_held(at, b"");
+            out.start_drop(at);
+            self.removing_content = true;
+        } else {
+            out.splice_held(rewrite::SCRIPT_NAME_END, 0, &rewrite::insertion(category));
+        }
+    }
+
+    /// The held inline script ended with no denied signature in it.
+    fn inline_clean(&mut self, out: &mut Out<'_>) {
+        let Some(hold) = self.inline.take() else {
+            return;
+        };
+        match hold.switched_on {
+            Some(tag) => out.splice_held(0, hold.tag_len, &tag),
+            None => out.release(),
+        }
+    }
+
+    /// The body ended: whatever is held goes out. A tag cut off by the end is dropped by
+    /// browsers; a script cut off runs with the text it has, all of which was searched.
+    pub(crate) fn finish(&mut self, out: &mut Out<'_>) {
+        if self.inline.is_some() {
+            self.inline_clean(out);
+        }
+        if let Some(inner) = &mut self.noscript {
+            if matches!(
+                self.state,
+                State::Text(EndMatch {
+                    name: b"noscript",
+                    ..
+                })
+            ) {
+                inner.terminate(out);
+            }
+        }
+        if out.holding() {
+            out.release();
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! The tag states of the WHATWG tokenizer (tag name through self-closing start tag), resumable
+//! at any byte so that a tag cut by a chunk boundary continues in the next chunk.
+//!
+//! Attribute positions are recorded as offsets from the tag's `<`, so they stay valid whether
+//! the tag's bytes end up in one chunk or in the carry buffer.
+
+use memchr::memchr;
+
+/// How many attributes of one tag are recorded. A tag with more is still lexed to its end; the
+/// rewriter treats it as one it cannot fully see (fail closed for scripts).
+pub(crate) const MAX_ATTRS: usize = 32;
+
+/// Longest tag name kept for comparison; every name the rewriter cares about is shorter.
+const NAME_CAP: usize = 16;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Name,
+    BeforeAttrName,
+    AttrName,
+    AfterAttrName,
+    BeforeAttrValue,
+    DoubleQuoted,
+    SingleQuoted,
+    Unquoted,
+    AfterQuotedValue,
+    SelfClosing,
+}
+
+/// One attribute, as offsets from the tag's `<`. `value` is empty for an attribute without one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct AttrSpan {
+    pub(crate) name: (u32, u32),
+    pub(crate) value: (u32, u32),
+    /// The value was written in quotes (the quotes are outside `value`).
+    pub(crate) quoted: bool,
+}
+
+/// The lexer of one tag at a time.
+#[derive(Debug)]
+pub(crate) struct TagLexer {
+    state: State,
+    /// Tag bytes consumed so far, counting from the `<`.
+    consumed: usize,
+    name: [u8; NAME_CAP],
+    name_len: usize,
+    /// Record attribute spans (only for tags the rewriter looks at).
+    record: bool,
+    attrs: Vec<AttrSpan>,
+    /// More attributes than [`MAX_ATTRS`], or an offset beyond `u32`.
+    pub(crate) attrs_overflow: bool,
+    pub(crate) self_closing: bool,
+    pub(crate) end_tag: bool,
+}
+
+impl TagLexer {
+    pub(crate) fn new() -> Self {
+        TagLexer {
+            state: State::Name,
+            consumed: 0,
+            name: [0; NAME_CAP],
+            name_len: 0,
+            record: false,
+            attrs: Vec::with_capacity(MAX_ATTRS),
+            attrs_overflow: false,
+            self_closing: false,
+            end_tag: false,
+        }
+    }
+
+    /// Starts a tag whose name begins `prefix_len` bytes after its `<` (1 for `<a`, 2 for
+    /// `</a`).
+    pub(crate) fn start(&mut self, end_tag: bool) {
+        self.state = State::Name;
+        self.consumed = if end_tag { 2 } else { 1 };
+        self.name_len = 0;
+        self.record = false;
+        self.attrs.clear();
+        self.attrs_overflow = false;
+        self.self_closing = false;
+        self.end_tag = end_tag;
+    }
+
+    /// Starts an end tag whose name was already matched by a raw-text state (`</script`), so
+    /// that lexing resumes at the byte after the name.
+    pub(crate) fn start_matched_end_tag(&mut self, name: &[u8]) {
+        self.start(true);
+        self.consumed = 2 + name.len();
+        self.name_len = name.len().min(NAME_CAP);
+        self.name[..self.name_len].copy_from_slice(&name[..self.name_len]);
+    }
+
+    /// The tag name, ASCII-lowercased; `None` while it is still being read or when it is longer
+    /// than any name the rewriter knows.
+    pub(crate) fn name(&self) -> &[u8] {
+        if self.name_len > NAME_CAP {
+            return b"";
+        }
+        &self.name[..self.name_len]
+    }
+
+    pub(crate) fn name_complete(&self) -> bool {
+        self.state != State::Name
+    }
+
+    pub(crate) fn set_record(&mut self, record: bool) {
+        self.record = record;
+    }
+
+    pub(crate) fn attrs(&self) -> &[AttrSpan] {
+        &self.attrs
+    }
+
+    /// How many of the recorded attributes are complete: the last one is not while its name
+    /// or value is still being read.
+    pub(crate) fn complete_attrs(&self) -> usize {
+        match self.state {
+            State::BeforeAttrName | State::AfterQuotedValue | State::SelfClosing | State::Name => {
+                self.attrs.len()
+            }
+            _ => self.attrs.len().saturating_sub(1),
+        }
+    }
+
+    /// Bytes of the tag consumed so far.
+    pub(crate) fn len(&self) -> usize {
+        self.consumed
+    }
+
+    /// Lexes `buf[from..]`. Returns the index just past the closing `>` when the tag ends in
+    /// `buf`, or `None` when all of it was consumed and the tag goes on.
+    ///
+    /// While the name is being read, returns early (with `Some` of the index after the name,
+    /// via [`Step::NameDone`]) so the caller can decide whether to record attributes.
+    pub(crate) fn run(&mut self, buf: &[u8], from: usize) -> Step {
+        let mut i = from;
+        let base = self.consumed as isize - from as isize;
+        let at = |i: usize| (base + i as isize) as usize;
+        while i < buf.len() {
+            let b = buf[i];
+            match self.state {
+                State::Name => {
+                    match b {
+                        b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => {
+                            self.state = State::BeforeAttrName;
+                        }
+                        b'/' => self.state = State::SelfClosing,
+                        b'>' => {
+                            self.consumed = at(i + 1);
+                            return Step::NameDone { at: i, ends: true };
+                        }
+                        _ => {
+                            if self.name_len < NAME_CAP {
+                                self.name[self.name_len] = b.to_ascii_lowercase();
+                            }
+                            self.name_len = self.name_len.saturating_add(1);
+                            i += 1;
+                            continue;
+                        }
+                    }
+                    i += 1;
+                    self.consumed = at(i);
+                    return Step::NameDone { at: i, ends: false };
+                }
+                State::BeforeAttrName => match b {
+                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => i += 1,
+                    b'/' | b'>' => self.state = State::AfterAttrName,
+                    _ => {
+                        // `=` here starts a name that begins with `=`.
+                        self.begin_attr(at(i));
+                        self.state = State::AttrName;
+                        i += 1;
+                    }
+                },
+                State::AttrName => match b {
+                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>' => {
+                        self.end_name(at(i));
+                        self.state = State::AfterAttrName;
+                    }
+                    b'=' => {
+                        self.end_name(at(i));
+                        self.state = State::BeforeAttrValue;
+                        i += 1;
+                    }
+                    _ => i += 1,
+                },
+                State::AfterAttrName => match b {
+                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => i += 1,
+                    b'/' => {
+                        self.state = State::SelfClosing;
+                        i += 1;
+                    }
+                    b'=' => {
+                        self.state = State::BeforeAttrValue;
+                        i += 1;
+                    }
+                    b'>' => {
+                        self.consumed = at(i + 1);
+                        return Step::Done(i + 1);
+                    }
+                    _ => {
+                        self.begin_attr(at(i));
+                        self.state = State::AttrName;
+                        i += 1;
+                    }
+                },
+                State::BeforeAttrValue => match b {
+                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => i += 1,
+                    b'"' => {
+                        self.begin_value(at(i + 1), true);
+                        self.state = State::DoubleQuoted;
+                        i += 1;
+                    }
+                    b'\'' => {
+                        self.begin_value(at(i + 1), true);
+                        self.state = State::SingleQuoted;
+                        i += 1;
+                    }
+                    b'>' => {
+                        self.consumed = at(i + 1);
+                        return Step::Done(i + 1);
+                    }
+                    _ => {
+                        self.begin_value(at(i), false);
+                        self.state = State::Unquoted;
+                    }
+                },
+                State::DoubleQuoted | State::SingleQuoted => {
+                    let quote = if self.state == State::DoubleQuoted {
+                        b'"'
+                    } else {
+                        b'\''
+                    };
+                    match memchr(quote, &buf[i..]) {
+                        Some(n) => {
+                            self.end_value(at(i + n));
+                            self.state = State::AfterQuotedValue;
+                            i += n + 1;
+                        }
+                        None => i = buf.len(),
+                    }
+                }
+                State::Unquoted => match b {
+                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => {
+                        self.end_value(at(i));
+                        self.state = State::BeforeAttrName;
+                        i += 1;
+                    }
+                    b'>' => {
+                        self.end_value(at(i));
+                        self.consumed = at(i + 1);
+                        return Step::Done(i + 1);
+                    }
+                    _ => i += 1,
+                },
+                State::AfterQuotedValue => match b {
+                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => {
+                        self.state = State::BeforeAttrName;
+                        i += 1;
+                    }
+                    b'/' => {
+                        self.state = State::SelfClosing;
+                        i += 1;
+                    }
+                    b'>' => {
+                        self.consumed = at(i + 1);
+                        return Step::Done(i + 1);
+                    }
+                    _ => self.state = State::BeforeAttrName,
+                },
+                State::SelfClosing => match b {
+                    b'>' => {
+                        self.self_closing = true;
+                        self.consumed = at(i + 1);
+                        return Step::Done(i + 1);
+                    }
+                    _ => self.state = State::BeforeAttrName,
+                },
+            }
+        }
+        self.consumed = at(buf.len());
+        Step::More
+    }
+
+    /// Skips to the end of a tag whose attributes nobody will look at: the common case, a tag
+    /// without quotes, is one `memchr`.
+    pub(crate) fn skip(&mut self, buf: &[u8], from: usize) -> Step {
+        if matches!(self.state, State::BeforeAttrName | State::AfterAttrName) {
+            let rest = &buf[from..];
+            if let Some(n) = memchr::memchr3(b'>', b'"', b'\'', rest) {
+                if rest[n] == b'>' {
+                    // No quote before `>`: it closes the tag. Whether it is self-closing does
+                    // not matter to tags nobody records.
+                    self.consumed += n + 1;
+                    return Step::Done(from + n + 1);
+                }
+            }
+        }
+        self.run(buf, from)
+    }
+
+    fn begin_attr(&mut self, at: usize) {
+        if !self.record {
+            return;
+        }
+        if self.attrs.len() >= MAX_ATTRS || at > u32::MAX as usize {
+            self.attrs_overflow = true;
+            return;
+        }
+        let at = at as u32;
+        self.attrs.push(AttrSpan {
+            name: (at, at),
+            value: (at, at),
+            quoted: false,
+        });
+    }
+
+    fn end_name(&mut self, at: usize) {
+        if let Some(attr) = self.current() {
+            attr.name.1 = at as u32;
+            attr.value = (at as u32, at as u32);
+        }
+    }
+
+    fn begin_value(&mut self, at: usize, quoted: bool) {
+        if let Some(attr) = self.current() {
+            attr.value = (at as u32, at as u32);
+            attr.quoted = quoted;
+        }
+    }
+
+    fn end_value(&mut self, at: usize) {
+        if let Some(attr) = self.current() {
+            attr.value.1 = at as u32;
+        }
+    }
+
+    /// The attribute being lexed, if it is recorded.
+    fn current(&mut self) -> Option<&mut AttrSpan> {
+        if !self.record || self.attrs_overflow {
+            return None;
+        }
+        self.attrs.last_mut()
+    }
+}
+
+/// How far [`TagLexer::run`] got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The tag name ended at `at` (the index of the byte after it, or of the `>`); `ends` when
+    /// that byte is the tag's closing `>`, consumed.
+    NameDone { at: usize, ends: bool },
+    /// The tag ended just before this index.
+    Done(usize),
+    /// The buffer ended inside the tag.
+    More,
+}
+
+/// Attribute lookups over a complete tag's bytes.
+#[derive(Clone, Copy)]
+pub(crate) struct TagView<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) attrs: &'a [AttrSpan],
+}
+
+impl<'a> TagView<'a> {
+    fn slice(&self, (start, end): (u32, u32)) -> &'a [u8] {
+        self.bytes.get(start as usize..end as usize).unwrap_or(b"")
+    }
+
+    pub(crate) fn attr_name(&self, attr: &AttrSpan) -> &'a [u8] {
+        self.slice(attr.name)
+    }
+
+    pub(crate) fn attr_value(&self, attr: &AttrSpan) -> &'a [u8] {
+        self.slice(attr.value)
+    }
+
+    /// The first attribute named `name` (lowercase), as browsers keep the first of duplicates.
+    pub(crate) fn find(&self, name: &[u8]) -> Option<&'a AttrSpan> {
+        self.attrs
+            .iter()
+            .find(|a| self.attr_name(a).eq_ignore_ascii_case(name))
+    }
+
+    /// The raw (not entity-decoded) value of the first attribute named `name`.
+    pub(crate) fn get(&self, name: &[u8]) -> Option<&'a [u8]> {
+        self.find(name).map(|a| self.attr_value(a))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lex(input: &str) -> (usize, Vec<(String, String)>, bool) {
+        let mut lexer = TagLexer::new();
+        lexer.start(false);
+        let bytes = input.as_bytes();
+        let mut i = 1;
+        loop {
+            match lexer.run(bytes, i) {
+                Step::NameDone { at, ends } => {
+                    lexer.set_record(true);
+                    if ends {
+                        return (at + 1, Vec::new(), false);
+                    }
+                    i = at;
+                }
+                Step::Done(end) => {
+                    let view = TagView {
+                        bytes,
+                        attrs: lexer.attrs(),
+                    };
+                    let attrs = view
+                        .attrs
+                        .iter()
+                        .map(|a| {
+                            (
+                                String::from_utf8_lossy(view.attr_name(a)).into_owned(),
+                                String::from_utf8_lossy(view.attr_value(a)).into_owned(),
+                            )
+                        })
+                        .collect();
+                    return (end, attrs, lexer.self_closing);
+                }
+                Step::More => panic!("unterminated: {input}"),
+            }
+        }
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn attributes_in_every_form() {
+        let (end, attrs, _) = lex(r#"<img a=1 B="x>y" c='z"' d e = f g=>"#);
+        assert_eq!(end, 35);
+        assert_eq!(
+            attrs,
+            pairs(&[
+                ("a", "1"),
+                ("B", "x>y"),
+                ("c", "z\""),
+                ("d", ""),
+                ("e", "f"),
+                ("g", "")
+            ])
+        );
+    }
+
+    #[test]
+    fn odd_but_valid_tokenizations() {
+        // A quote inside an unquoted value or a name is an ordinary character.
+        let (_, attrs, _) = lex(r#"<img a=b"c d"e=f'>"#);
+        assert_eq!(attrs, pairs(&[("a", "b\"c"), ("d\"e", "f'")]));
+        // Missing whitespace after a quoted value, `=` starting a name, `/` between attributes.
+        let (_, attrs, closing) = lex(r#"<img a="1"b="2" =c/d/>"#);
+        assert_eq!(
+            attrs,
+            pairs(&[("a", "1"), ("b", "2"), ("=c", ""), ("d", "")])
+        );
+        assert!(closing);
+    }
+
+    #[test]
+    fn resumes_at_every_byte() {
+        let input = r#"<SCRIPT type="text/javascript" src='//x.test/a>b' async>"#;
+        let whole = lex(input);
+        for cut in 1..input.len() {
+            let mut lexer = TagLexer::new();
+            lexer.start(false);
+            let mut bytes = input.as_bytes()[..cut].to_vec();
+            let mut step = lexer.run(&bytes, 1);
+            if let Step::NameDone { at, .. } = step {
+                lexer.set_record(true);
+                step = lexer.run(&bytes, at);
+            }
+            if step == Step::More {
+                let from = bytes.len();
+                bytes.extend_from_slice(&input.as_bytes()[cut..]);
+                step = lexer.run(&bytes, from);
+                if let Step::NameDone { at, .. } = step {
+                    lexer.set_record(true);
+                    step = lexer.run(&bytes, at);
+                }
+            }
+            assert_eq!(step, Step::Done(whole.0), "cut at {cut}");
+            assert_eq!(lexer.name(), b"script");
+            let view = TagView {
+                bytes: &bytes,
+                attrs: lexer.attrs(),
+            };
+            assert_eq!(view.get(b"src"), Some(&b"//x.test/a>b"[..]), "cut at {cut}");
+        }
+    }
+}
