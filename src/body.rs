@@ -1,5 +1,5 @@
-//! [`ConsentBody`]: the response body of the layer: the inner service's body, or the consent
-//! endpoint's own.
+//! [`ConsentBody`]: the response body of the layer: the inner service's body, as it is or
+//! through the HTML rewriter, or the consent endpoint's own.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -7,6 +7,8 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
+
+use crate::html::body::HtmlBody;
 
 pin_project! {
     /// Response body of [`ConsentService`](crate::ConsentService).
@@ -26,6 +28,10 @@ pin_project! {
         Full {
             data: Option<Bytes>,
         },
+        Html {
+            #[pin]
+            body: HtmlBody<B>,
+        },
     }
 }
 
@@ -33,6 +39,12 @@ impl<B> ConsentBody<B> {
     pub(crate) fn inner(body: B) -> Self {
         ConsentBody {
             kind: Kind::Inner { body },
+        }
+    }
+
+    pub(crate) fn html(body: HtmlBody<B>) -> Self {
+        ConsentBody {
+            kind: Kind::Html { body },
         }
     }
 
@@ -58,6 +70,7 @@ where
         match self.project().kind.project() {
             KindProj::Inner { body } => body.poll_frame(cx),
             KindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            KindProj::Html { body } => body.poll_frame(cx),
         }
     }
 
@@ -65,6 +78,7 @@ where
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
             Kind::Full { data } => data.is_none(),
+            Kind::Html { body } => body.is_end_stream(),
         }
     }
 
@@ -74,6 +88,8 @@ where
             Kind::Full { data } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
+            // The rewritten length is known only at the end.
+            Kind::Html { .. } => SizeHint::default(),
         }
     }
 }
@@ -82,6 +98,7 @@ impl<B> std::fmt::Debug for ConsentBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.kind {
             Kind::Inner { .. } => f.write_str("ConsentBody::Inner"),
+            Kind::Html { .. } => f.write_str("ConsentBody::Html"),
             Kind::Full { data } => f
                 .debug_struct("ConsentBody::Full")
                 .field("len", &data.as_ref().map_or(0, Bytes::len))

@@ -338,6 +338,10 @@ impl Consent {
         self.settings.categories()
     }
 
+    pub(crate) fn shared_settings(&self) -> Arc<Settings> {
+        self.settings.clone()
+    }
+
     pub(crate) fn settings(&self) -> &Settings {
         &self.settings
     }

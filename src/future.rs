@@ -14,7 +14,8 @@ use pin_project_lite::pin_project;
 use crate::config::Settings;
 use crate::consent::CategorySet;
 use crate::endpoint::{self, Format};
-use crate::headers;
+use crate::headers::{self, validators};
+use crate::html::{self, body::HtmlBody, response::Skip};
 use crate::{Consent, ConsentBody};
 
 pin_project! {
@@ -61,21 +62,64 @@ pub(crate) struct ResponseFilter {
     consent: Consent,
     /// Cookies the request carries that the visitor has not allowed: expired in the response.
     lingering: Vec<Box<str>>,
+    /// What the HTML rewriter needs to know of the request.
+    html: HtmlRequest,
+}
+
+/// What the HTML rewriter needs to know of the request.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct HtmlRequest {
+    /// The response may be rewritten (the layer rewrites HTML, and the request is not `HEAD`).
+    pub(crate) rewrite: bool,
+    /// The request's `If-None-Match` named the visitor's own variant: a `304` gets the
+    /// variant's `ETag` back.
+    pub(crate) variant_revalidated: bool,
 }
 
 impl ResponseFilter {
-    pub(crate) fn new(consent: Consent, lingering: Vec<Box<str>>) -> Self {
-        ResponseFilter { consent, lingering }
+    pub(crate) fn new(consent: Consent, lingering: Vec<Box<str>>, html: HtmlRequest) -> Self {
+        ResponseFilter {
+            consent,
+            lingering,
+            html,
+        }
     }
 
-    fn apply(&self, headers: &mut http::HeaderMap) {
+    /// Filters the headers, and says whether the body is to be rewritten.
+    fn apply(&self, status: StatusCode, headers: &mut http::HeaderMap) -> bool {
         let settings = self.consent.settings();
         let filtered = headers::filter_set_cookies(headers, settings, &self.consent);
         headers::expire_cookies(headers, settings, &self.lingering);
-        let changed_by_consent = filtered.depends_on_consent || !self.lingering.is_empty();
+        let mut changed_by_consent = filtered.depends_on_consent || !self.lingering.is_empty();
+        let rewrite = self.html.rewrite && self.rewrites(status, headers);
+        if rewrite || (status == StatusCode::NOT_MODIFIED && self.html.variant_revalidated) {
+            html::response::drop_length_headers(headers);
+            validators::vary_etag(headers, self.consent.allowed_set().bits());
+            changed_by_consent = true;
+        }
         if changed_by_consent && !settings.report_only {
             let gpc_in_use = settings.categories().sale_share() != CategorySet::EMPTY;
             headers::add_vary(headers, gpc_in_use);
+        }
+        rewrite
+    }
+
+    fn rewrites(&self, status: StatusCode, headers: &http::HeaderMap) -> bool {
+        match html::response::rewritable(status, headers, false) {
+            Ok(()) => true,
+            Err(Skip::NoBody | Skip::NotHtml) => false,
+            Err(Skip::Encoded) => {
+                tracing::warn!(
+                    "tower-consent: an HTML response arrived compressed and passes through without tracker blocking; serve navigations uncompressed to the layer (it asks by dropping Accept-Encoding)"
+                );
+                false
+            }
+            Err(Skip::Charset) => {
+                tracing::warn!(
+                    "tower-consent: an HTML response in a charset that is not ASCII-compatible passes through without tracker blocking"
+                );
+                false
+            }
         }
     }
 }
@@ -123,9 +167,16 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Inner { future, filter } => {
-                let mut response = ready!(future.poll(cx))?;
-                filter.apply(response.headers_mut());
-                Poll::Ready(Ok(response.map(ConsentBody::inner)))
+                let response = ready!(future.poll(cx))?;
+                let (mut parts, body) = response.into_parts();
+                let body = if filter.apply(parts.status, &mut parts.headers) {
+                    let settings = filter.consent.shared_settings();
+                    let allowed = filter.consent.allowed_set();
+                    ConsentBody::html(HtmlBody::new(body, settings, allowed))
+                } else {
+                    ConsentBody::inner(body)
+                };
+                Poll::Ready(Ok(Response::from_parts(parts, body)))
             }
             KindProj::Endpoint { mut body, read } => loop {
                 let response = match ready!(body.as_mut().poll_frame(cx)) {

@@ -81,6 +81,8 @@ pub(crate) struct RequestFacts {
     /// The request loads a page: a document or frame navigation by `Sec-Fetch-Dest`, or, from
     /// a browser that does not send it, an `Accept` that asks for HTML.
     pub(crate) navigation: bool,
+    /// The request carries `If-None-Match`.
+    pub(crate) conditional: bool,
 }
 
 impl RequestFacts {
@@ -98,9 +100,10 @@ impl RequestFacts {
         let (mut cookie_values, mut first_cookie) = (0, None);
         let mut gpc = false;
         let mut dest = None;
+        let mut conditional = false;
         for (name, value) in headers {
             // Matched as text: cheaper than comparing `HeaderName`s, and most names differ
-            // from all three in length alone.
+            // from all four in length alone.
             match name.as_str() {
                 "cookie" => {
                     cookie_values += 1;
@@ -115,6 +118,7 @@ impl RequestFacts {
                 }
                 "sec-gpc" => gpc |= is_gpc_signal(value),
                 "sec-fetch-dest" => dest = Some(value),
+                "if-none-match" => conditional = true,
                 _ => {}
             }
         }
@@ -132,6 +136,7 @@ impl RequestFacts {
             cookies,
             gpc,
             navigation,
+            conditional,
         }
     }
 }

@@ -5,12 +5,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::header::ACCEPT_ENCODING;
+use http::{Method, Request, Response};
 use tower::Service;
 
 use crate::config::Settings;
 use crate::endpoint::{self, Prepared};
-use crate::future::{ResponseFilter, ResponseFuture};
+use crate::future::{HtmlRequest, ResponseFilter, ResponseFuture};
+use crate::headers::validators;
 use crate::request::RequestFacts;
 use crate::{ConsentBody, headers, request};
 
@@ -68,15 +70,30 @@ where
             };
         }
         let facts = RequestFacts::read(req.headers(), &settings.reader.finder);
-        let navigation = facts.navigation;
+        let (navigation, conditional) = (facts.navigation, facts.conditional);
         let consent = request::consent(settings, facts);
+        let partial_navigation = navigation && !consent.allows_all();
         // A page view is where cookies left from before a withdrawal are cleared.
-        let lingering = if navigation && !consent.allows_all() {
+        let lingering = if partial_navigation {
             headers::lingering_cookies(req.headers(), settings, consent.allowed_set())
         } else {
             Vec::new()
         };
-        let filter = ResponseFilter::new(consent.clone(), lingering);
+        let mut html = HtmlRequest {
+            rewrite: settings.rewrite_html && !settings.report_only && req.method() != Method::HEAD,
+            variant_revalidated: false,
+        };
+        if html.rewrite {
+            if partial_navigation {
+                // The page must arrive uncompressed for trackers to be blocked in it.
+                req.headers_mut().remove(ACCEPT_ENCODING);
+            }
+            if conditional {
+                html.variant_revalidated =
+                    validators::strip_variant(req.headers_mut(), consent.allowed_set().bits());
+            }
+        }
+        let filter = ResponseFilter::new(consent.clone(), lingering, html);
         req.extensions_mut().insert(consent);
         ResponseFuture::inner(self.inner.call(req), filter)
     }

@@ -304,6 +304,7 @@ impl Trackers {
     }
 
     /// The first signature found in a script's text.
+    #[cfg(test)]
     pub(crate) fn classify_script(&self, text: &[u8]) -> Option<TrackerMatch<'_>> {
         let found = self.signatures.as_ref()?.find(text)?;
         let (category, service) = self.signature_targets.get(found.pattern().as_usize())?;

@@ -5,6 +5,7 @@
 pub(crate) mod body;
 mod entities;
 mod output;
+pub(crate) mod response;
 pub(crate) mod rewrite;
 mod scanner;
 mod tag;
@@ -57,6 +58,11 @@ pub(crate) trait Rules: Send + Sync {
 #[derive(Debug)]
 pub(crate) struct Rewriter {
     allowed: CategorySet,
+    /// The body's first bytes, until two were seen: a UTF-16 byte order mark there turns
+    /// the rewriter off for the body.
+    start: [u8; 2],
+    start_len: usize,
+    passthrough: bool,
     hold_inline: bool,
     scanner: Scanner,
     carry: Carry,
@@ -68,6 +74,9 @@ impl Rewriter {
     pub(crate) fn new(rules: &dyn Rules, allowed: CategorySet) -> Self {
         Rewriter {
             allowed,
+            start: [0; 2],
+            start_len: 0,
+            passthrough: false,
             hold_inline: rules.trackers().signatures_outside(allowed),
             scanner: Scanner::new(true),
             carry: Carry::default(),
@@ -101,12 +110,34 @@ impl Rewriter {
 
     /// Rewrites the next chunk of the body.
     pub(crate) fn push(&mut self, rules: &dyn Rules, chunk: &Bytes) {
+        if self.start_len < 2 {
+            for b in chunk.iter().take(2 - self.start_len) {
+                self.start[self.start_len] = *b;
+                self.start_len += 1;
+            }
+            if self.start_len == 2 && matches!(self.start, [0xFE, 0xFF] | [0xFF, 0xFE]) {
+                tracing::warn!(
+                    "tower-consent: an HTML body in UTF-16 (by its byte order mark) passes through without tracker blocking"
+                );
+                self.passthrough = true;
+            }
+        }
+        if self.passthrough {
+            // What a first one-byte chunk left held (nothing: a lone byte is text) goes first.
+            self.run(rules, &Bytes::new(), true);
+            if !chunk.is_empty() {
+                self.output.push_back(chunk.clone());
+            }
+            return;
+        }
         self.run(rules, chunk, false);
     }
 
     /// The body ended: releases whatever was held.
     pub(crate) fn end(&mut self, rules: &dyn Rules) {
-        self.run(rules, &Bytes::new(), true);
+        if !self.passthrough {
+            self.run(rules, &Bytes::new(), true);
+        }
     }
 
     /// The next piece of output, in order.

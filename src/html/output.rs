@@ -16,12 +16,8 @@ pub(crate) struct Carry {
 }
 
 impl Carry {
-    /// Bytes kept for a construct still being decided.
-    pub(crate) fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
     /// Heap held by the carry buffer.
+    #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
         self.bytes.capacity()
     }
@@ -157,10 +153,6 @@ impl<'a> Out<'a> {
         self.push_slice(self.emitted, at);
         self.emitted = at;
         self.carry.dropping = true;
-    }
-
-    pub(crate) fn dropping(&self) -> bool {
-        self.carry.dropping
     }
 
     /// Output resumes at `at`.

@@ -122,11 +122,6 @@ impl TagLexer {
         }
     }
 
-    /// Bytes of the tag consumed so far.
-    pub(crate) fn len(&self) -> usize {
-        self.consumed
-    }
-
     /// Lexes `buf[from..]`. Returns the index just past the closing `>` when the tag ends in
     /// `buf`, or `None` when all of it was consumed and the tag goes on.
     ///

@@ -5,6 +5,8 @@
 //!
 //! [`Catalog`]: crate::catalog::Catalog
 
+pub(crate) mod validators;
+
 use http::header::{SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue};
 

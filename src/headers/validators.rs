@@ -1,0 +1,166 @@
+//! Validators that differ per consent variant: a rewritten page's `ETag` carries the set of
+//! allowed categories, so no cache or conditional request hands one visitor's variant to
+//! another.
+//!
+//! `"abc"` from the inner service becomes `W/"abc;consent=6"` (weak: the bytes differ from the
+//! inner service's own representation). A request's `If-None-Match` entries of the visitor's
+//! current variant reach the inner service as `W/"abc"`, so it can still answer `304`;
+//! entries of any other variant are dropped, so it cannot.
+
+use http::header::{ETAG, IF_NONE_MATCH};
+use http::{HeaderMap, HeaderValue};
+
+const MARK: &[u8] = b";consent=";
+
+/// Splits an entity-tag into its weakness and opaque content (without quotes).
+fn parse(tag: &[u8]) -> Option<(bool, &[u8])> {
+    let tag = tag.trim_ascii();
+    let (weak, quoted) = match tag.strip_prefix(b"W/") {
+        Some(rest) => (true, rest),
+        None => (false, tag),
+    };
+    let inner = quoted.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    (!inner.contains(&b'"')).then_some((weak, inner))
+}
+
+fn variant_suffix(variant: u64) -> Vec<u8> {
+    let mut suffix = MARK.to_vec();
+    suffix.extend_from_slice(format!("{variant:x}").as_bytes());
+    suffix
+}
+
+/// Makes the response's `ETag` specific to `variant`. A malformed one is removed: it cannot
+/// be told apart from another variant's.
+pub(crate) fn vary_etag(headers: &mut HeaderMap, variant: u64) {
+    let Some(etag) = headers.get(ETAG) else {
+        return;
+    };
+    let rewritten = parse(etag.as_bytes()).and_then(|(_, opaque)| {
+        let mut value = b"W/\"".to_vec();
+        value.extend_from_slice(opaque);
+        value.extend_from_slice(&variant_suffix(variant));
+        value.push(b'"');
+        HeaderValue::from_bytes(&value).ok()
+    });
+    match rewritten {
+        Some(value) => {
+            headers.insert(ETAG, value);
+        }
+        None => {
+            headers.remove(ETAG);
+        }
+    }
+}
+
+/// Rewrites `If-None-Match` for the inner service: entries of `variant` lose their suffix,
+/// entries of other variants are dropped. Returns whether an entry of `variant` was kept, so
+/// that a `304` answering it gets the variant's `ETag` back.
+pub(crate) fn strip_variant(headers: &mut HeaderMap, variant: u64) -> bool {
+    let suffix = variant_suffix(variant);
+    let mut kept_ours = false;
+    let mut changed = false;
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    for value in headers.get_all(IF_NONE_MATCH) {
+        for entry in split_entity_tags(value.as_bytes()) {
+            let Some((_, opaque)) = parse(entry) else {
+                entries.push(entry.to_vec());
+                continue;
+            };
+            let Some(at) = memchr::memmem::rfind(opaque, MARK) else {
+                entries.push(entry.to_vec());
+                continue;
+            };
+            changed = true;
+            if opaque[at..] == suffix[..] {
+                kept_ours = true;
+                let mut stripped = b"W/\"".to_vec();
+                stripped.extend_from_slice(&opaque[..at]);
+                stripped.push(b'"');
+                entries.push(stripped);
+            }
+        }
+    }
+    if !changed {
+        return false;
+    }
+    headers.remove(IF_NONE_MATCH);
+    if !entries.is_empty() {
+        if let Ok(value) = HeaderValue::from_bytes(&entries.join(&b", "[..])) {
+            headers.insert(IF_NONE_MATCH, value);
+        }
+    }
+    kept_ours
+}
+
+/// The entries of an `If-None-Match` list: commas inside quotes do not split.
+fn split_entity_tags(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = value;
+    std::iter::from_fn(move || {
+        loop {
+            if rest.is_empty() {
+                return None;
+            }
+            let mut in_quotes = false;
+            let end = rest
+                .iter()
+                .position(|b| {
+                    if *b == b'"' {
+                        in_quotes = !in_quotes;
+                    }
+                    *b == b',' && !in_quotes
+                })
+                .unwrap_or(rest.len());
+            let entry = rest[..end].trim_ascii();
+            rest = rest.get(end + 1..).unwrap_or(b"");
+            if !entry.is_empty() {
+                return Some(entry);
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: http::HeaderName, value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn etags_carry_the_variant() {
+        for (etag, expected) in [
+            ("\"abc\"", Some("W/\"abc;consent=5\"")),
+            ("W/\"abc\"", Some("W/\"abc;consent=5\"")),
+            ("abc", None),
+            ("\"a\"b\"", None),
+        ] {
+            let mut h = headers(ETAG, etag);
+            vary_etag(&mut h, 5);
+            assert_eq!(h.get(ETAG).map(|v| v.to_str().unwrap()), expected, "{etag}");
+        }
+    }
+
+    #[test]
+    fn conditional_requests_only_match_their_own_variant() {
+        let mut h = headers(
+            IF_NONE_MATCH,
+            "W/\"abc;consent=5\", W/\"abc;consent=1\", \"other,x\"",
+        );
+        assert!(strip_variant(&mut h, 5));
+        assert_eq!(h.get(IF_NONE_MATCH).unwrap(), "W/\"abc\", \"other,x\"");
+
+        let mut h = headers(IF_NONE_MATCH, "W/\"abc;consent=1\"");
+        assert!(!strip_variant(&mut h, 5));
+        assert!(
+            h.get(IF_NONE_MATCH).is_none(),
+            "another variant's tag must not reach the service"
+        );
+
+        let mut h = headers(IF_NONE_MATCH, "\"plain\"");
+        assert!(!strip_variant(&mut h, 5));
+        assert_eq!(h.get(IF_NONE_MATCH).unwrap(), "\"plain\"");
+    }
+}

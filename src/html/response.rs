@@ -1,0 +1,142 @@
+//! Which responses the rewriter takes, and what changes in the headers of those it does.
+
+use http::header::{
+    ACCEPT_RANGES, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
+};
+use http::{HeaderMap, StatusCode};
+
+/// Why a response is not rewritten.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Skip {
+    /// No body (`HEAD`, 1xx, 204, 205, 304) or a part of one (206).
+    NoBody,
+    /// Not `text/html` or `application/xhtml+xml`, or a download.
+    NotHtml,
+    /// Compressed: the rewriter would see compressed bytes.
+    Encoded,
+    /// A charset that is not ASCII-compatible, where markup is not found byte by byte.
+    Charset,
+}
+
+/// Whether a response's body goes through the rewriter.
+pub(crate) fn rewritable(status: StatusCode, headers: &HeaderMap, head: bool) -> Result<(), Skip> {
+    if head || status.is_informational() || matches!(status.as_u16(), 204 | 205 | 206 | 304) {
+        return Err(Skip::NoBody);
+    }
+    let content_type = headers.get(CONTENT_TYPE).ok_or(Skip::NotHtml)?.as_bytes();
+    let mut params = content_type.split(|b| *b == b';');
+    let essence = params.next().unwrap_or_default().trim_ascii();
+    if !(essence.eq_ignore_ascii_case(b"text/html")
+        || essence.eq_ignore_ascii_case(b"application/xhtml+xml"))
+    {
+        return Err(Skip::NotHtml);
+    }
+    let attachment = headers.get_all(CONTENT_DISPOSITION).iter().any(|value| {
+        let value = value.as_bytes().trim_ascii();
+        value.len() >= 10 && value[..10].eq_ignore_ascii_case(b"attachment")
+    });
+    if attachment {
+        return Err(Skip::NotHtml);
+    }
+    let encoded = headers.get_all(CONTENT_ENCODING).iter().any(|value| {
+        value
+            .as_bytes()
+            .split(|b| *b == b',')
+            .map(<[u8]>::trim_ascii)
+            .any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(b"identity"))
+    });
+    if encoded {
+        return Err(Skip::Encoded);
+    }
+    for param in params {
+        let Some(eq) = param.iter().position(|b| *b == b'=') else {
+            continue;
+        };
+        if !param[..eq].trim_ascii().eq_ignore_ascii_case(b"charset") {
+            continue;
+        }
+        let charset = param[eq + 1..].trim_ascii();
+        let charset = charset
+            .strip_prefix(b"\"")
+            .and_then(|c| c.strip_suffix(b"\""))
+            .unwrap_or(charset)
+            .to_ascii_lowercase();
+        if ["utf-16", "utf-32", "ucs-2", "iso-2022-", "csunicode"]
+            .iter()
+            .any(|prefix| charset.starts_with(prefix.as_bytes()))
+        {
+            return Err(Skip::Charset);
+        }
+    }
+    Ok(())
+}
+
+/// A rewritten body has another length, and byte ranges of the original mean nothing in it.
+pub(crate) fn drop_length_headers(headers: &mut HeaderMap) {
+    headers.remove(CONTENT_LENGTH);
+    headers.remove(ACCEPT_RANGES);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn check(status: u16, pairs: &[(&'static str, &'static str)], head: bool) -> Result<(), Skip> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(
+                http::HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        rewritable(StatusCode::from_u16(status).unwrap(), &headers, head)
+    }
+
+    #[test]
+    fn only_html_bodies_are_rewritten() {
+        let html = [("content-type", "text/html; charset=utf-8")];
+        assert_eq!(check(200, &html, false), Ok(()));
+        assert_eq!(
+            check(404, &[("content-type", "APPLICATION/XHTML+XML")], false),
+            Ok(())
+        );
+        assert_eq!(check(200, &html, true), Err(Skip::NoBody));
+        for status in [101, 204, 205, 206, 304] {
+            assert_eq!(check(status, &html, false), Err(Skip::NoBody), "{status}");
+        }
+        assert_eq!(
+            check(200, &[("content-type", "text/plain")], false),
+            Err(Skip::NotHtml)
+        );
+        assert_eq!(check(200, &[], false), Err(Skip::NotHtml));
+        assert_eq!(
+            check(
+                200,
+                &[
+                    html[0],
+                    ("content-disposition", "Attachment; filename=a.html")
+                ],
+                false
+            ),
+            Err(Skip::NotHtml)
+        );
+        assert_eq!(
+            check(200, &[html[0], ("content-encoding", "gzip")], false),
+            Err(Skip::Encoded)
+        );
+        assert_eq!(
+            check(200, &[html[0], ("content-encoding", "identity")], false),
+            Ok(())
+        );
+        for charset in [
+            "text/html; charset=UTF-16LE",
+            "text/html;charset=\"iso-2022-jp\"",
+        ] {
+            assert_eq!(
+                check(200, &[("content-type", charset)], false),
+                Err(Skip::Charset)
+            );
+        }
+    }
+}
