@@ -193,3 +193,27 @@ fn remove_mode_takes_elements_out() {
     );
     assert_eq!(rewrite_with(&settings, page, &[]), "<p>a</p><p>b</p>");
 }
+
+#[test]
+fn utf16_bodies_pass_through() {
+    let settings = settings();
+    let script = r#"<script src="https://connect.facebook.net/x.js"></script>"#;
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(script.encode_utf16().flat_map(u16::to_le_bytes));
+    for split in [0, 1, 2, 5] {
+        let out = rewrite_chunks(
+            &*settings,
+            allowed(&[]),
+            &[&utf16[..split], &utf16[split..]],
+        );
+        assert_eq!(out, utf16, "split at {split}");
+    }
+    let mut utf8 = "\u{feff}".as_bytes().to_vec();
+    utf8.extend_from_slice(script.as_bytes());
+    let out = rewrite_chunks(&*settings, allowed(&[]), &[&utf8]);
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .contains(r#"type="text/plain""#)
+    );
+}

@@ -1,0 +1,319 @@
+//! HTML responses through the layer: which are rewritten, what happens to their headers and
+//! validators, and how the body streams.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{
+    ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, ETAG,
+    HOST, IF_NONE_MATCH, ORIGIN, SET_COOKIE, VARY,
+};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::channel::Channel;
+use http_body_util::{BodyExt, Full};
+use tower::{Layer, ServiceExt, service_fn};
+use tower_consent::{ConsentLayer, NoopSink};
+
+const PAGE: &str = concat!(
+    "<!DOCTYPE html><html><head><title>Shop</title>",
+    r#"<script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>"#,
+    "</head><body><h1>Shop</h1>",
+    r#"<img src="https://www.facebook.com/tr?id=1&amp;ev=PageView" width="1">"#,
+    "</body></html>"
+);
+
+const NEUTRALISED_GA: &str = r#"<script type="text/plain" data-consent-category="analytics" async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>"#;
+
+fn layer() -> ConsentLayer {
+    ConsentLayer::builder().sink(NoopSink).build().unwrap()
+}
+
+/// The site: answers `PAGE` (or `x-body`) with the headers named `x-reply-*`, says whether it saw
+/// `Accept-Encoding`, and answers `If-None-Match: W/"v1"` with a 304 as a real server would.
+async fn site(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let saw_encoding = req.headers().contains_key(ACCEPT_ENCODING);
+    let matches_v1 = req
+        .headers()
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .any(|v| v.to_str().unwrap().contains("\"v1\""));
+    let body = req
+        .headers()
+        .get("x-body")
+        .map_or(PAGE.to_string(), |v| v.to_str().unwrap().to_string());
+    let mut response = Response::new(Full::new(Bytes::from(body.clone())));
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(CONTENT_LENGTH, body.len().into());
+    headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(ETAG, HeaderValue::from_static("\"v1\""));
+    headers.insert(
+        "x-saw-accept-encoding",
+        saw_encoding.to_string().parse().unwrap(),
+    );
+    for (name, value) in req.headers() {
+        if let Some(reply) = name.as_str().strip_prefix("x-reply-") {
+            let name = http::HeaderName::from_bytes(reply.as_bytes()).unwrap();
+            headers.insert(name, value.clone());
+        }
+    }
+    if let Some(status) = req.headers().get("x-status") {
+        *response.status_mut() = status.to_str().unwrap().parse().unwrap();
+    }
+    if matches_v1 && req.method() == Method::GET {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        *response.body_mut() = Full::new(Bytes::new());
+    }
+    Ok(response)
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+async fn send(layer: &ConsentLayer, req: Request<Full<Bytes>>) -> Reply {
+    let response = layer.layer(service_fn(site)).oneshot(req).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+fn get(path: &str) -> http::request::Builder {
+    Request::get(path)
+        .header(HOST, "example.com")
+        .header("sec-fetch-dest", "document")
+        .header(ACCEPT_ENCODING, "gzip, br")
+}
+
+fn done(req: http::request::Builder) -> Request<Full<Bytes>> {
+    req.body(Full::new(Bytes::new())).unwrap()
+}
+
+/// `name=value` of a consent cookie for a visitor who accepted everything.
+async fn accepted_everything(layer: &ConsentLayer) -> String {
+    let req = Request::post("/consent")
+        .header(HOST, "example.com")
+        .header(ORIGIN, "https://example.com")
+        .header(CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from_static(br#"{"action":"accept"}"#)))
+        .unwrap();
+    let reply = send(layer, req).await;
+    let set = reply.headers[SET_COOKIE].to_str().unwrap();
+    set.split(';').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn pages_are_rewritten_for_what_the_visitor_allowed() {
+    let layer = layer();
+    let reply = send(&layer, done(get("/"))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.contains(NEUTRALISED_GA), "{}", reply.body);
+    assert!(
+        reply
+            .body
+            .contains(r#"data-consent-src="https://www.facebook.com/tr?id=1&amp;ev=PageView""#)
+    );
+    assert!(!reply.headers.contains_key(CONTENT_LENGTH));
+    assert!(!reply.headers.contains_key(ACCEPT_RANGES));
+    assert_eq!(reply.headers[ETAG], "W/\"v1;consent=1\"");
+    assert_eq!(reply.headers[VARY], "cookie, sec-gpc");
+
+    let cookie = accepted_everything(&layer).await;
+    let reply = send(&layer, done(get("/").header(COOKIE, &cookie))).await;
+    assert_eq!(reply.body, PAGE);
+    assert_eq!(reply.headers[ETAG], "W/\"v1;consent=f\"");
+    assert_eq!(reply.headers[VARY], "cookie, sec-gpc");
+}
+
+#[tokio::test]
+async fn navigations_are_asked_for_an_uncompressed_page() {
+    let layer = layer();
+    let saw = |reply: &Reply| {
+        reply.headers["x-saw-accept-encoding"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(saw(&send(&layer, done(get("/"))).await), "false");
+    let fetch = Request::get("/api")
+        .header("sec-fetch-dest", "empty")
+        .header(ACCEPT_ENCODING, "gzip");
+    assert_eq!(saw(&send(&layer, done(fetch)).await), "true");
+    let cookie = accepted_everything(&layer).await;
+    let reply = send(&layer, done(get("/").header(COOKIE, &cookie))).await;
+    assert_eq!(saw(&reply), "true", "nothing to block: compression is kept");
+}
+
+#[tokio::test]
+async fn other_responses_pass_untouched() {
+    let layer = layer();
+    let cases = [
+        get("/").header("x-reply-content-encoding", "gzip"),
+        get("/").header("x-reply-content-type", "application/json"),
+        get("/").header("x-reply-content-type", "text/html; charset=utf-16"),
+        get("/").header("x-reply-content-disposition", "attachment"),
+        get("/").header("x-status", "206"),
+        get("/").header("x-status", "204"),
+    ];
+    for req in cases {
+        let reply = send(&layer, done(req)).await;
+        assert_eq!(reply.body, PAGE);
+        assert!(reply.headers.contains_key(CONTENT_LENGTH));
+        assert_eq!(reply.headers[ETAG], "\"v1\"");
+        assert!(!reply.headers.contains_key(VARY));
+    }
+    let head = send(&layer, done(get("/").method(Method::HEAD))).await;
+    assert!(head.headers.contains_key(CONTENT_LENGTH));
+    assert_eq!(head.headers[ETAG], "\"v1\"");
+    assert!(head.headers.get(CONTENT_ENCODING).is_none());
+}
+
+#[tokio::test]
+async fn conditional_requests_revalidate_only_their_own_variant() {
+    let layer = layer();
+    let first = send(&layer, done(get("/"))).await;
+    let etag = first.headers[ETAG].to_str().unwrap().to_owned();
+    let again = send(&layer, done(get("/").header(IF_NONE_MATCH, &etag))).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(again.headers[ETAG], etag.as_str());
+    assert!(again.headers[VARY].to_str().unwrap().contains("cookie"));
+
+    let cookie = accepted_everything(&layer).await;
+    let other = send(
+        &layer,
+        done(
+            get("/")
+                .header(IF_NONE_MATCH, &etag)
+                .header(COOKIE, &cookie),
+        ),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::OK, "another variant's validator");
+    assert_eq!(other.body, PAGE);
+}
+
+/// A site whose page streams through a channel, so the test decides when each part arrives.
+fn streaming_site(
+    body: Channel<Bytes, std::io::Error>,
+) -> impl tower::Service<
+    Request<Full<Bytes>>,
+    Response = Response<Channel<Bytes, std::io::Error>>,
+    Error = Infallible,
+    Future = std::future::Ready<Result<Response<Channel<Bytes, std::io::Error>>, Infallible>>,
+> {
+    let body = std::sync::Mutex::new(Some(body));
+    service_fn(move |_req: Request<Full<Bytes>>| {
+        let body = body.lock().unwrap().take().expect("called once");
+        let mut response = Response::new(body);
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        std::future::ready(Ok(response))
+    })
+}
+
+async fn next_data<B>(body: &mut B) -> String
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Debug,
+{
+    let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .expect("output for the data sent so far, without waiting for more")
+        .expect("a frame")
+        .expect("no error");
+    String::from_utf8(frame.into_data().expect("data").to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn output_streams_as_input_arrives_and_trailers_follow() {
+    let (mut tx, channel) = Channel::<Bytes, std::io::Error>::new(4);
+    let service = layer().layer(streaming_site(channel));
+    let response = service.oneshot(done(get("/"))).await.unwrap();
+    let mut body = response.into_body();
+
+    tx.send_data(Bytes::from_static(b"<h1>Hello</h1><script async sr"))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_data(&mut body).await,
+        "<h1>Hello</h1>",
+        "the unfinished tag is held"
+    );
+    tx.send_data(Bytes::from_static(
+        b"c=\"https://connect.facebook.net/en_US/fbevents.js\"></script><p>more</p>",
+    ))
+    .await
+    .unwrap();
+    let mut rest = String::new();
+    while !rest.ends_with("<p>more</p>") {
+        rest.push_str(&next_data(&mut body).await);
+    }
+    assert_eq!(
+        rest,
+        r#"<script type="text/plain" data-consent-category="marketing" async src="https://connect.facebook.net/en_US/fbevents.js"></script><p>more</p>"#
+    );
+    let mut trailers = HeaderMap::new();
+    trailers.insert("x-checksum", HeaderValue::from_static("abc"));
+    tx.send_trailers(trailers).await.unwrap();
+    drop(tx);
+    let frame = body.frame().await.unwrap().unwrap();
+    assert_eq!(frame.trailers_ref().unwrap()["x-checksum"], "abc");
+    assert!(body.frame().await.is_none());
+}
+
+#[tokio::test]
+async fn held_bytes_come_out_before_the_trailers() {
+    let (mut tx, channel) = Channel::<Bytes, std::io::Error>::new(4);
+    let response = layer()
+        .layer(streaming_site(channel))
+        .oneshot(done(get("/")))
+        .await
+        .unwrap();
+    let mut body = response.into_body();
+    tx.send_data(Bytes::from_static(b"<p>cut <img src=\"/x.png"))
+        .await
+        .unwrap();
+    tx.send(Frame::trailers(HeaderMap::new())).await.unwrap();
+    drop(tx);
+    let mut frames = Vec::new();
+    while let Some(frame) = body.frame().await {
+        frames.push(frame.unwrap());
+    }
+    let data: String = frames
+        .iter()
+        .filter_map(|f| f.data_ref())
+        .map(|d| String::from_utf8_lossy(d).into_owned())
+        .collect();
+    assert_eq!(data, "<p>cut <img src=\"/x.png");
+    assert!(frames.last().unwrap().is_trailers());
+}
+
+#[tokio::test]
+async fn errors_of_the_inner_body_reach_the_client() {
+    let (mut tx, channel) = Channel::<Bytes, std::io::Error>::new(4);
+    let response = layer()
+        .layer(streaming_site(channel))
+        .oneshot(done(get("/")))
+        .await
+        .unwrap();
+    let mut body = response.into_body();
+    tx.send_data(Bytes::from_static(b"<p>ok</p>"))
+        .await
+        .unwrap();
+    assert_eq!(next_data(&mut body).await, "<p>ok</p>");
+    tx.abort(std::io::Error::other("upstream reset"));
+    let error = body.frame().await.unwrap().unwrap_err();
+    assert_eq!(error.to_string(), "upstream reset");
+}
