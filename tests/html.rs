@@ -203,14 +203,16 @@ async fn conditional_requests_revalidate_only_their_own_variant() {
     assert_eq!(other.body, PAGE);
 }
 
+type Streamed = Response<Channel<Bytes, std::io::Error>>;
+
 /// A site whose page streams through a channel, so the test decides when each part arrives.
 fn streaming_site(
     body: Channel<Bytes, std::io::Error>,
 ) -> impl tower::Service<
     Request<Full<Bytes>>,
-    Response = Response<Channel<Bytes, std::io::Error>>,
+    Response = Streamed,
     Error = Infallible,
-    Future = std::future::Ready<Result<Response<Channel<Bytes, std::io::Error>>, Infallible>>,
+    Future = std::future::Ready<Result<Streamed, Infallible>>,
 > {
     let body = std::sync::Mutex::new(Some(body));
     service_fn(move |_req: Request<Full<Bytes>>| {

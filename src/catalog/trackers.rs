@@ -247,7 +247,7 @@ impl Trackers {
                 });
         }
         for rules in hosts.values_mut() {
-            rules.sort_by(|a, b| b.path.len().cmp(&a.path.len()));
+            rules.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
         }
         let known: Vec<_> = SIGNATURES
             .iter()

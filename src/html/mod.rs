@@ -86,6 +86,16 @@ impl Rewriter {
     }
 
     fn run(&mut self, rules: &dyn Rules, chunk: &Bytes, end: bool) {
+        self.run_noting(rules, chunk, end, None);
+    }
+
+    fn run_noting(
+        &mut self,
+        rules: &dyn Rules,
+        chunk: &Bytes,
+        end: bool,
+        seen: Option<&mut Vec<scanner::Seen>>,
+    ) {
         let policy = Policy {
             trackers: rules.trackers(),
             categories: rules.categories(),
@@ -98,6 +108,7 @@ impl Rewriter {
             policy: &policy,
             base: &mut self.base,
             limits: &limits,
+            seen,
         };
         let mut out = Out::new(chunk, &mut self.carry, &mut self.output);
         if end {
@@ -148,12 +159,6 @@ impl Rewriter {
     pub(crate) fn is_drained(&self) -> bool {
         self.output.is_empty()
     }
-
-    /// Heap this rewriter holds beyond its fixed size: carried bytes and queued pieces.
-    #[cfg(test)]
-    pub(crate) fn held_bytes(&self) -> usize {
-        self.carry.capacity() + self.output.iter().map(Bytes::len).sum::<usize>()
-    }
 }
 
 /// Rewrites a whole document in the given chunks: for tests, benches and the inspect tool's
@@ -175,5 +180,32 @@ pub(crate) fn rewrite_chunks(rules: &dyn Rules, allowed: CategorySet, chunks: &[
     out
 }
 
+/// The elements the scanner judges in a whole document, with what it outputs.
+#[cfg(test)]
+pub(crate) fn scan_noting(
+    rules: &dyn Rules,
+    allowed: CategorySet,
+    input: &[u8],
+) -> (Vec<scanner::Seen>, Vec<u8>) {
+    let mut rewriter = Rewriter::new(rules, allowed);
+    let mut seen = Vec::new();
+    rewriter.run_noting(
+        rules,
+        &Bytes::copy_from_slice(input),
+        false,
+        Some(&mut seen),
+    );
+    rewriter.end(rules);
+    let mut out = Vec::new();
+    while let Some(piece) = rewriter.next_piece() {
+        out.extend_from_slice(&piece);
+    }
+    (seen, out)
+}
+
+#[cfg(test)]
+mod generated;
+#[cfg(test)]
+mod oracle;
 #[cfg(test)]
 mod tests;

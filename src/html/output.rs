@@ -15,14 +15,6 @@ pub(crate) struct Carry {
     dropping: bool,
 }
 
-impl Carry {
-    /// Heap held by the carry buffer.
-    #[cfg(test)]
-    pub(crate) fn capacity(&self) -> usize {
-        self.bytes.capacity()
-    }
-}
-
 /// Output over one chunk.
 ///
 /// Positions are indices into the chunk. Bytes before `emitted` are dealt with; bytes from

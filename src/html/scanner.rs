@@ -169,6 +169,43 @@ pub(crate) struct Context<'p> {
     pub(crate) policy: &'p Policy<'p>,
     pub(crate) base: &'p mut Base,
     pub(crate) limits: &'p Limits,
+    /// Where judged elements are listed, when someone asks (tests and audits).
+    pub(crate) seen: Option<&'p mut Vec<Seen>>,
+}
+
+/// An element the scanner judged, as it found it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Seen {
+    pub(crate) element: Element,
+    /// The tag name, ASCII-lowercased.
+    pub(crate) name: Vec<u8>,
+    /// Found in a `<noscript>`'s text, read as markup.
+    pub(crate) in_noscript: bool,
+    /// Every recorded attribute: lowercase name, entity-decoded value.
+    pub(crate) attrs: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Context<'_> {
+    fn note(&mut self, element: Element, name: &[u8], in_noscript: bool, view: TagView<'_>) {
+        let Some(seen) = self.seen.as_deref_mut() else {
+            return;
+        };
+        seen.push(Seen {
+            element,
+            name: name.to_vec(),
+            in_noscript,
+            attrs: view
+                .attrs
+                .iter()
+                .map(|a| {
+                    (
+                        view.attr_name(a).to_ascii_lowercase(),
+                        super::entities::decode_attribute(view.attr_value(a)).into_owned(),
+                    )
+                })
+                .collect(),
+        });
+    }
 }
 
 impl Scanner {
@@ -673,6 +710,7 @@ impl Scanner {
                 bytes: out.held(end),
                 attrs: self.lexer.attrs(),
             };
+            cx.note(element, self.lexer.name(), !self.scripting, view);
             if element == Element::Base {
                 if let Some(href) = view.get(b"href") {
                     *cx.base = Base::from_href(&super::entities::decode_attribute(href));
@@ -761,6 +799,7 @@ impl Scanner {
                 bytes: out.held(end),
                 attrs: self.lexer.attrs(),
             };
+            cx.note(element, name, !self.scripting, view);
             match element {
                 Element::Font => {
                     let breaks_out = [&b"color"[..], b"face", b"size"]
