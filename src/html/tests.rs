@@ -217,3 +217,277 @@ fn utf16_bodies_pass_through() {
             .contains(r#"type="text/plain""#)
     );
 }
+
+mod chunking {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::html::generated;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
+        std::fs::read(path).unwrap()
+    }
+
+    /// Cuts `input` at the given fractions of its length.
+    fn cut<'a>(input: &'a [u8], cuts: &[f64]) -> Vec<&'a [u8]> {
+        let mut points: Vec<usize> = cuts
+            .iter()
+            .map(|f| ((input.len() as f64) * f) as usize)
+            .collect();
+        points.sort_unstable();
+        let mut pieces = Vec::new();
+        let mut from = 0;
+        for p in points {
+            pieces.push(&input[from..p]);
+            from = p;
+        }
+        pieces.push(&input[from..]);
+        pieces
+    }
+
+    fn variants() -> [CategorySet; 4] {
+        [
+            allowed(&[]),
+            allowed(&[2]),
+            allowed(&[3]),
+            allowed(&[1, 2, 3]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn chunk_boundaries_never_change_the_output(
+            seed in any::<u64>(),
+            cuts in proptest::collection::vec(0.0f64..1.0, 0..40),
+            remove in any::<bool>(),
+        ) {
+            let mut config = ConsentConfig::default();
+            if remove {
+                config.html.block_mode = BlockMode::Remove;
+            }
+            let settings = settings_with(config);
+            let document = generated::document(seed);
+            let input = document.as_bytes();
+            for allowed in variants() {
+                let whole = rewrite_chunks(&*settings, allowed, &[input]);
+                let pieces = cut(input, &cuts);
+                prop_assert_eq!(&rewrite_chunks(&*settings, allowed, &pieces), &whole);
+            }
+        }
+
+        #[test]
+        fn binary_junk_neither_panics_nor_depends_on_chunks(
+            junk in proptest::collection::vec(any::<u8>(), 0..2000),
+            cuts in proptest::collection::vec(0.0f64..1.0, 0..20),
+        ) {
+            let settings = settings();
+            let whole = rewrite_chunks(&*settings, allowed(&[]), &[&junk]);
+            prop_assert_eq!(&rewrite_chunks(&*settings, allowed(&[]), &cut(&junk, &cuts)), &whole);
+            let again = rewrite_chunks(&*settings, allowed(&[]), &[&whole]);
+            prop_assert_eq!(again, whole);
+        }
+    }
+
+    #[test]
+    fn fixtures_in_one_byte_chunks() {
+        let settings = settings();
+        for name in ["shop.html", "adversarial.html", "clean.html"] {
+            let input = fixture(name);
+            for allowed in variants() {
+                let whole = rewrite_chunks(&*settings, allowed, &[&input]);
+                let bytes: Vec<&[u8]> = input.chunks(1).collect();
+                assert_eq!(rewrite_chunks(&*settings, allowed, &bytes), whole, "{name}");
+                let sevens: Vec<&[u8]> = input.chunks(7).collect();
+                assert_eq!(
+                    rewrite_chunks(&*settings, allowed, &sevens),
+                    whole,
+                    "{name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shop_fixture_is_blocked_for_an_undecided_visitor_and_whole_for_a_consenting_one() {
+        let settings = settings();
+        let input = fixture("shop.html");
+        let blocked =
+            String::from_utf8(rewrite_chunks(&*settings, allowed(&[]), &[&input])).unwrap();
+        for expected in [
+            r#"<link data-consent-category="analytics" rel="preconnect" data-consent-href="https://www.googletagmanager.com">"#,
+            r#"<script type="text/plain" data-consent-category="analytics">(function(w,d,s,l,i)"#,
+            r#"<script type="text/plain" data-consent-category="analytics" async src="https://www.googletagmanager.com/gtag/js?id=G-XYZ987">"#,
+            r#"<script type="text/plain" data-consent-category="marketing">
+!function(f,b,e,v,n,t,s)"#,
+            r#"<iframe data-consent-category="analytics" data-consent-src="https://www.googletagmanager.com/ns.html?id=GTM-ABC123""#,
+            r#"<iframe data-consent-category="marketing" width="560" height="315" data-consent-src="https://www.youtube.com/embed/dQw4w9WgXcQ""#,
+            r#"<script src="https://www.google.com/recaptcha/api.js" async defer></script>"#,
+            r#"<script type="application/ld+json">"#,
+        ] {
+            assert!(blocked.contains(expected), "missing {expected}");
+        }
+        let all = allowed(&[1, 2, 3]);
+        let whole = String::from_utf8(rewrite_chunks(&*settings, all, &[&input])).unwrap();
+        let switched_on = whole
+            .replace(
+                r#"<script data-consent-category="analytics" src="/assets/stats.js">"#,
+                "",
+            )
+            .replace(r#"<script data-cookieconsent="marketing">"#, "");
+        let original = String::from_utf8(input.clone())
+            .unwrap()
+            .replace(r#"<script type="text/plain" data-consent-category="analytics" data-consent-src="/assets/stats.js">"#, "")
+            .replace(r#"<script type="text/plain" data-cookieconsent="marketing">"#, "");
+        assert_eq!(
+            switched_on, original,
+            "a visitor who allowed everything gets the page as written"
+        );
+    }
+}
+
+mod bounds {
+    use super::*;
+
+    fn small_limits() -> Arc<Settings> {
+        let mut config = ConsentConfig::default();
+        config.html.max_tag_bytes = 1024;
+        config.html.max_inline_script_bytes = 2048;
+        config.html.max_noscript_bytes = 1024;
+        settings_with(config)
+    }
+
+    fn out(settings: &Settings, input: &str) -> String {
+        let whole = rewrite_chunks(settings, allowed(&[]), &[input.as_bytes()]);
+        let pieces: Vec<&[u8]> = input.as_bytes().chunks(100).collect();
+        assert_eq!(rewrite_chunks(settings, allowed(&[]), &pieces), whole);
+        let whole = String::from_utf8(whole).unwrap();
+        let again = rewrite_chunks(settings, allowed(&[]), &[whole.as_bytes()]);
+        assert_eq!(String::from_utf8(again).unwrap(), whole, "idempotent");
+        whole
+    }
+
+    #[test]
+    fn a_script_tag_past_the_bound_is_made_inert() {
+        let settings = small_limits();
+        let long = format!(
+            r#"<script data-x="{}" src="/app.js"></script>"#,
+            "a".repeat(2000)
+        );
+        assert_eq!(
+            out(&settings, &long),
+            format!(
+                r#"<script type="text/plain" data-consent-category="unknown" data-x="{}" src="/app.js"></script>"#,
+                "a".repeat(2000)
+            )
+        );
+    }
+
+    #[test]
+    fn other_tags_past_the_bound_are_judged_on_what_fits() {
+        let settings = small_limits();
+        let early = format!(
+            r#"<img src="https://www.facebook.com/tr" alt="{}"><p>x</p>"#,
+            "a".repeat(2000)
+        );
+        assert!(
+            out(&settings, &early)
+                .starts_with(r#"<img data-consent-category="marketing" data-consent-src="#)
+        );
+        let late = format!(
+            r#"<img alt="{}" src="https://www.facebook.com/tr"><p>x</p>"#,
+            "a".repeat(2000)
+        );
+        assert_eq!(out(&settings, &late), late, "documented: passes unchanged");
+    }
+
+    #[test]
+    fn an_inline_script_past_the_bound_is_made_inert() {
+        let settings = small_limits();
+        let long = format!(
+            "<script>var a = '{}';</script><p>after</p>",
+            "x".repeat(3000)
+        );
+        let expected = long.replacen(
+            "<script>",
+            r#"<script type="text/plain" data-consent-category="unknown">"#,
+            1,
+        );
+        assert_eq!(out(&settings, &long), expected);
+        // A signature found within the bound gives the script its category.
+        let tracked = format!(
+            "<script>fbq('init', '1'); var a = '{}';</script>",
+            "x".repeat(3000)
+        );
+        assert!(
+            out(&settings, &tracked)
+                .starts_with(r#"<script type="text/plain" data-consent-category="marketing">"#)
+        );
+    }
+
+    #[test]
+    fn noscript_text_past_the_bound_passes_unchanged() {
+        let settings = small_limits();
+        let page = format!(
+            r#"<noscript><img src="https://www.facebook.com/tr?a">{}<img src="https://www.facebook.com/tr?b"></noscript>"#,
+            " ".repeat(2000)
+        );
+        let result = out(&settings, &page);
+        assert!(result.contains(r#"data-consent-src="https://www.facebook.com/tr?a""#));
+        assert!(result.contains(r#"<img src="https://www.facebook.com/tr?b">"#));
+    }
+
+    #[test]
+    fn ten_megabyte_attributes_stream_through() {
+        let settings = settings();
+        let huge = "a".repeat(10 * 1024 * 1024);
+        let cases = [
+            (
+                format!(
+                    r#"<div title="{huge}">x</div><script src="https://connect.facebook.net/x.js"></script>"#
+                ),
+                format!(
+                    r#"<div title="{huge}">x</div><script type="text/plain" data-consent-category="marketing" src="https://connect.facebook.net/x.js"></script>"#
+                ),
+            ),
+            (
+                format!(
+                    r#"<script data-x="{huge}" src="https://connect.facebook.net/x.js"></script>"#
+                ),
+                format!(
+                    r#"<script type="text/plain" data-consent-category="unknown" data-x="{huge}" src="https://connect.facebook.net/x.js"></script>"#
+                ),
+            ),
+            (
+                format!(r#"<img src="https://www.facebook.com/tr" alt="{huge}">"#),
+                format!(
+                    r#"<img data-consent-category="marketing" data-consent-src="https://www.facebook.com/tr" alt="{huge}">"#
+                ),
+            ),
+        ];
+        for (page, expected) in cases {
+            let chunks: Vec<&[u8]> = page.as_bytes().chunks(16 * 1024).collect();
+            let result = rewrite_chunks(&*settings, allowed(&[]), &chunks);
+            assert!(
+                result == expected.as_bytes(),
+                "{}",
+                String::from_utf8_lossy(&result[..200])
+            );
+        }
+    }
+
+    #[test]
+    fn limits_below_a_kilobyte_are_refused() {
+        let mut config = ConsentConfig::default();
+        config.html.max_tag_bytes = 100;
+        let error = ConsentLayer::builder_from(config).build().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "html.max_tag_bytes is 100 bytes; use at least 1024"
+        );
+    }
+}
