@@ -3,7 +3,10 @@
 //! Its pages set analytics and marketing cookies from handlers, as a site with trackers does;
 //! the layer keeps them out of responses until the visitor allows them. Every page shows what
 //! the visitor allowed and which cookies the browser sent, with forms to accept, reject or pick
-//! categories. Set `PORT` to choose the port (default: any free one).
+//! categories. Its pages also carry the tracker markup real sites paste in (Google Tag Manager,
+//! gtag.js, a Meta Pixel, a YouTube embed) and a script of the site's own that waits for
+//! analytics consent: view the source to see what the layer did with them. Set `PORT` to
+//! choose the port (default: any free one).
 
 use std::fmt::Write;
 use std::net::SocketAddr;
@@ -91,6 +94,9 @@ async fn home(consent: Consent, headers: HeaderMap) -> impl IntoResponse {
     (AppendHeaders(SITE_COOKIES), page("Home", &body))
 }
 
+/// A YouTube embed as YouTube's "Share → Embed" gives it: a marketing tracker until allowed.
+const YOUTUBE: &str = r#"<iframe width="560" height="315" src="https://www.youtube.com/embed/dQw4w9WgXcQ" title="YouTube video player" frameborder="0" allow="accelerometer; autoplay; clipboard-write; encrypted-media; gyroscope; picture-in-picture; web-share" referrerpolicy="strict-origin-when-cross-origin" allowfullscreen></iframe>"#;
+
 async fn shop(consent: Consent, headers: HeaderMap) -> impl IntoResponse {
     let offers = if consent.allows("marketing") {
         "<p>Personalised offers are on: you allowed marketing.</p>"
@@ -98,7 +104,7 @@ async fn shop(consent: Consent, headers: HeaderMap) -> impl IntoResponse {
         "<p>Personalised offers are off: marketing is not allowed.</p>"
     };
     let body = format!(
-        "{offers}{}{}{}",
+        "{offers}<h2>Our product video</h2>{YOUTUBE}{}{}{}",
         status(&consent),
         browser_cookies(&headers),
         forms(&consent, "/shop")
@@ -199,6 +205,54 @@ fn forms(consent: &Consent, return_to: &str) -> String {
     html
 }
 
+/// The tracker markup real sites paste into every page, as their vendors publish it: Google Tag
+/// Manager (with its `<noscript>` frame), gtag.js, a Meta Pixel (with its `<noscript>` image).
+/// The layer rewrites it per visitor; view the page's source before and after consenting.
+const HEAD_TRACKERS: &str = r#"<!-- Google Tag Manager -->
+<script>(function(w,d,s,l,i){w[l]=w[l]||[];w[l].push({'gtm.start':
+new Date().getTime(),event:'gtm.js'});var f=d.getElementsByTagName(s)[0],
+j=d.createElement(s),dl=l!='dataLayer'?'&l='+l:'';j.async=true;j.src=
+'https://www.googletagmanager.com/gtm.js?id='+i+dl;f.parentNode.insertBefore(j,f);
+})(window,document,'script','dataLayer','GTM-DEMO123');</script>
+<!-- End Google Tag Manager -->
+<!-- Google tag (gtag.js) -->
+<script async src="https://www.googletagmanager.com/gtag/js?id=G-DEMO123"></script>
+<script>
+  window.dataLayer = window.dataLayer || [];
+  function gtag(){dataLayer.push(arguments);}
+  gtag('js', new Date());
+  gtag('config', 'G-DEMO123');
+</script>
+<!-- Meta Pixel Code -->
+<script>
+!function(f,b,e,v,n,t,s)
+{if(f.fbq)return;n=f.fbq=function(){n.callMethod?
+n.callMethod.apply(n,arguments):n.queue.push(arguments)};
+if(!f._fbq)f._fbq=n;n.push=n;n.loaded=!0;n.version='2.0';
+n.queue=[];t=b.createElement(e);t.async=!0;
+t.src=v;s=b.getElementsByTagName(e)[0];
+s.parentNode.insertBefore(t,s)}(window, document,'script',
+'https://connect.facebook.net/en_US/fbevents.js');
+fbq('init', '1234567890');
+fbq('track', 'PageView');
+</script>
+<noscript><img height="1" width="1" style="display:none"
+src="https://www.facebook.com/tr?id=1234567890&ev=PageView&noscript=1"
+/></noscript>
+<!-- End Meta Pixel Code -->"#;
+
+const BODY_TRACKERS: &str = r#"<!-- Google Tag Manager (noscript) -->
+<noscript><iframe src="https://www.googletagmanager.com/ns.html?id=GTM-DEMO123"
+height="0" width="0" style="display:none;visibility:hidden"></iframe></noscript>
+<!-- End Google Tag Manager (noscript) -->"#;
+
+/// A script the site itself keeps off until analytics is allowed; the layer switches it on.
+const SITE_ANALYTICS: &str = r#"<p id=site-analytics>The site's own analytics script is off.</p>
+<script type="text/plain" data-consent-category="analytics">
+document.getElementById('site-analytics').textContent =
+  "The site's own analytics script is running: the layer switched it on because you allowed analytics.";
+</script>"#;
+
 fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=en><head><meta charset=utf-8>\
@@ -206,9 +260,12 @@ fn page(title: &str, body: &str) -> Html<String> {
          <title>{title} · tower-consent demo</title>\
          <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}}\
          nav a{{margin-right:1rem}}button{{font:inherit;padding:.4rem 1rem;margin:.2rem 0}}\
-         code{{background:#f3f3f3;padding:0 .2rem}}</style></head><body>\
+         code{{background:#f3f3f3;padding:0 .2rem}}iframe{{max-width:100%}}</style>\n{HEAD_TRACKERS}\n</head><body>\n\
+         {BODY_TRACKERS}\n\
          <nav><a href=/>Home</a><a href=/shop>Shop</a><a href=/privacy>Privacy and cookies</a>\
-         <a href=/api/consent>Consent as JSON</a></nav><h1>{title}</h1>{body}</body></html>"
+         <a href=/api/consent>Consent as JSON</a></nav><h1>{title}</h1>{body}\
+         <p>This page carries Google Tag Manager, gtag.js and a Meta Pixel. View its source: the layer \
+         has switched off every tracker you have not allowed.</p>{SITE_ANALYTICS}</body></html>"
     ))
 }
 
