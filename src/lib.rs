@@ -30,7 +30,7 @@ pub use consent::{Category, Consent, ConsentId, InvalidCategoryName, MAX_CATEGOR
 #[cfg(feature = "axum")]
 pub use extract::MissingConsent;
 pub use future::ResponseFuture;
-pub use html::BlockMode;
+pub use html::{BlockMode, HtmlRewriter};
 pub use layer::ConsentLayer;
 pub use service::ConsentService;
 pub use sink::{Action, ConsentRecord, ConsentSink, JsonLinesSink, NoopSink, SinkError};

@@ -227,6 +227,8 @@ pub(crate) struct Trackers {
     signatures: Option<AhoCorasick>,
     /// By the automaton's pattern id: category and service.
     signature_targets: Vec<(usize, Box<str>)>,
+    /// Every category some signature belongs to.
+    signature_categories: crate::consent::CategorySet,
 }
 
 impl Trackers {
@@ -270,10 +272,17 @@ impl Trackers {
                 None
             }
         };
+        let signature_targets: Vec<(usize, Box<str>)> = known.into_iter().map(|(_, t)| t).collect();
+        let signature_categories = signature_targets
+            .iter()
+            .fold(crate::consent::CategorySet::EMPTY, |set, (c, _)| {
+                set.with(*c)
+            });
         Trackers {
             hosts,
             signatures,
-            signature_targets: known.into_iter().map(|(_, t)| t).collect(),
+            signature_targets,
+            signature_categories,
         }
     }
 
@@ -343,9 +352,7 @@ impl Trackers {
     /// Whether any signature belongs to a category outside `allowed`: if none does, inline
     /// scripts need not be held for classification.
     pub(crate) fn signatures_outside(&self, allowed: crate::consent::CategorySet) -> bool {
-        self.signature_targets
-            .iter()
-            .any(|(category, _)| !allowed.contains(*category))
+        !allowed.contains_all(self.signature_categories)
     }
 }
 

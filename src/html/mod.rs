@@ -12,10 +12,12 @@ mod tag;
 mod url;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::catalog::trackers::Trackers;
+use crate::config::Settings;
 use crate::consent::{Categories, CategorySet};
 
 pub use rewrite::BlockMode;
@@ -158,6 +160,58 @@ impl Rewriter {
 
     pub(crate) fn is_drained(&self) -> bool {
         self.output.is_empty()
+    }
+}
+
+/// The rewriter the layer runs over HTML responses, for one document, usable on its own: see
+/// [`ConsentLayer::html_rewriter`](crate::ConsentLayer::html_rewriter).
+///
+/// Feed the document in chunks with [`push`](HtmlRewriter::push), take the output with
+/// [`next_output`](HtmlRewriter::next_output) after each, and call
+/// [`finish`](HtmlRewriter::finish) at the end (a construct cut off by the end is then let
+/// out). Output never waits for more input than the construct being decided; unchanged
+/// spans are slices of the input.
+pub struct HtmlRewriter {
+    settings: Arc<Settings>,
+    rewriter: Rewriter,
+}
+
+impl HtmlRewriter {
+    pub(crate) fn new(settings: Arc<Settings>, allowed: CategorySet) -> Self {
+        let rewriter = Rewriter::new(&*settings, allowed);
+        HtmlRewriter { settings, rewriter }
+    }
+
+    /// Rewrites the next chunk of the document.
+    pub fn push(&mut self, chunk: &Bytes) {
+        self.rewriter.push(&*self.settings, chunk);
+    }
+
+    /// The document ended: whatever was held back is let out.
+    pub fn finish(&mut self) {
+        self.rewriter.end(&*self.settings);
+    }
+
+    /// The next piece of output, in order, or `None` until more input is pushed.
+    pub fn next_output(&mut self) -> Option<Bytes> {
+        self.rewriter.next_piece()
+    }
+
+    /// Rewrites a whole document in one call.
+    pub fn rewrite_all(&mut self, document: &Bytes) -> Vec<u8> {
+        let mut out = Vec::with_capacity(document.len() + 256);
+        self.push(document);
+        self.finish();
+        while let Some(piece) = self.next_output() {
+            out.extend_from_slice(&piece);
+        }
+        out
+    }
+}
+
+impl std::fmt::Debug for HtmlRewriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HtmlRewriter").finish_non_exhaustive()
     }
 }
 

@@ -162,6 +162,8 @@ pub(crate) struct Scanner {
     base_seen: bool,
     /// The current tag was already decided (it reached the tag bound).
     decided: bool,
+    /// Where the current tag's `<` is in the chunk.
+    tag_start: usize,
 }
 
 /// What scanning needs from the response: the visitor's policy, and the document's base.
@@ -222,6 +224,7 @@ impl Scanner {
             removing_content: false,
             base_seen: false,
             decided: false,
+            tag_start: 0,
         }
     }
 
@@ -251,10 +254,9 @@ impl Scanner {
             match self.state {
                 State::Data => match memchr(b'<', &buf[i..]) {
                     Some(n) => {
-                        let lt = i + n;
-                        out.hold(lt);
+                        self.tag_start = i + n;
                         self.state = State::TagOpen;
-                        i = lt + 1;
+                        i += n + 1;
                     }
                     None => i = to,
                 },
@@ -265,7 +267,9 @@ impl Scanner {
                         self.state = State::Tag;
                         continue;
                     }
-                    out.release();
+                    if out.holding() {
+                        out.release();
+                    }
                     match b {
                         b'/' => {
                             self.state = State::EndTagOpen;
@@ -318,6 +322,13 @@ impl Scanner {
                 }
                 State::Plaintext => i = to,
             }
+        }
+        // A start tag whose name is cut by the end of the chunk may be one the rewriter
+        // changes: its bytes so far are held until the name is known.
+        let name_pending = self.state == State::TagOpen
+            || (self.state == State::Tag && !self.lexer.end_tag && !self.lexer.name_complete());
+        if to == chunk.len() && name_pending && !out.holding() {
+            out.hold(self.tag_start);
         }
     }
 
@@ -657,7 +668,11 @@ impl Scanner {
             Pending::Judged(..) | Pending::Foreign(Some(_))
         );
         self.lexer.set_record(record);
-        if !record {
+        if record {
+            if !out.holding() {
+                out.hold(self.tag_start);
+            }
+        } else if out.holding() {
             out.release();
         }
     }

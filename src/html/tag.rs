@@ -13,6 +13,42 @@ pub(crate) const MAX_ATTRS: usize = 32;
 /// Longest tag name kept for comparison; every name the rewriter cares about is shorter.
 const NAME_CAP: usize = 16;
 
+/// Byte classes of the tag states.
+const WS: u8 = 1;
+const SLASH: u8 = 2;
+const GT: u8 = 4;
+const EQ: u8 = 8;
+
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'\t' as usize] = WS;
+    table[b'\n' as usize] = WS;
+    table[0x0c] = WS;
+    table[b'\r' as usize] = WS;
+    table[b' ' as usize] = WS;
+    table[b'/' as usize] = SLASH;
+    table[b'>' as usize] = GT;
+    table[b'=' as usize] = EQ;
+    table
+};
+
+/// The first index from `from` whose byte is in one of the `mask` classes, or `buf.len()`.
+#[inline]
+fn find_class(buf: &[u8], from: usize, mask: u8) -> usize {
+    buf[from..]
+        .iter()
+        .position(|b| CLASS[usize::from(*b)] & mask != 0)
+        .map_or(buf.len(), |n| from + n)
+}
+
+#[inline]
+fn skip_whitespace(buf: &[u8], from: usize) -> usize {
+    buf[from..]
+        .iter()
+        .position(|b| CLASS[usize::from(*b)] & WS == 0)
+        .map_or(buf.len(), |n| from + n)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Name,
@@ -122,104 +158,132 @@ impl TagLexer {
         }
     }
 
-    /// Lexes `buf[from..]`. Returns the index just past the closing `>` when the tag ends in
-    /// `buf`, or `None` when all of it was consumed and the tag goes on.
+    /// Lexes `buf[from..]`. Returns [`Step::Done`] with the index just past the closing `>`
+    /// when the tag ends in `buf`, or [`Step::More`] when all of it was consumed and the tag
+    /// goes on. While the name is being read it returns [`Step::NameDone`] as soon as the name
+    /// ends, so the caller can decide whether to record attributes.
     ///
-    /// While the name is being read, returns early (with `Some` of the index after the name,
-    /// via [`Step::NameDone`]) so the caller can decide whether to record attributes.
+    /// Each state consumes its whole run of bytes at once (names and unquoted values through a
+    /// byte-class table, quoted values with `memchr`): tags are most of a page's bytes.
     pub(crate) fn run(&mut self, buf: &[u8], from: usize) -> Step {
+        let len = buf.len();
         let mut i = from;
-        let base = self.consumed as isize - from as isize;
-        let at = |i: usize| (base + i as isize) as usize;
-        while i < buf.len() {
-            let b = buf[i];
+        // Tag offset of `buf[0]`, so that `buf[i]` is at `base + i` (wrapping: `from` may be
+        // larger than what was consumed).
+        let base = self.consumed.wrapping_sub(from);
+        let at = |i: usize| base.wrapping_add(i);
+        loop {
+            if i >= len {
+                self.consumed = at(len);
+                return Step::More;
+            }
             match self.state {
                 State::Name => {
-                    match b {
-                        b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => {
-                            self.state = State::BeforeAttrName;
+                    let end = find_class(buf, i, WS | SLASH | GT);
+                    for &b in &buf[i..end] {
+                        if self.name_len < NAME_CAP {
+                            self.name[self.name_len] = b.to_ascii_lowercase();
                         }
-                        b'/' => self.state = State::SelfClosing,
+                        self.name_len = self.name_len.saturating_add(1);
+                    }
+                    i = end;
+                    if i >= len {
+                        continue;
+                    }
+                    match buf[i] {
                         b'>' => {
+                            self.state = State::AfterAttrName;
                             self.consumed = at(i + 1);
                             return Step::NameDone { at: i, ends: true };
                         }
+                        b'/' => self.state = State::SelfClosing,
+                        _ => self.state = State::BeforeAttrName,
+                    }
+                    self.consumed = at(i + 1);
+                    return Step::NameDone {
+                        at: i + 1,
+                        ends: false,
+                    };
+                }
+                State::BeforeAttrName => {
+                    i = skip_whitespace(buf, i);
+                    if i >= len {
+                        continue;
+                    }
+                    match buf[i] {
+                        b'/' | b'>' => self.state = State::AfterAttrName,
                         _ => {
-                            if self.name_len < NAME_CAP {
-                                self.name[self.name_len] = b.to_ascii_lowercase();
-                            }
-                            self.name_len = self.name_len.saturating_add(1);
+                            // `=` here starts a name that begins with `=`.
+                            self.begin_attr(at(i));
+                            self.state = State::AttrName;
                             i += 1;
-                            continue;
                         }
                     }
-                    i += 1;
-                    self.consumed = at(i);
-                    return Step::NameDone { at: i, ends: false };
                 }
-                State::BeforeAttrName => match b {
-                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => i += 1,
-                    b'/' | b'>' => self.state = State::AfterAttrName,
-                    _ => {
-                        // `=` here starts a name that begins with `=`.
-                        self.begin_attr(at(i));
-                        self.state = State::AttrName;
-                        i += 1;
+                State::AttrName => {
+                    i = find_class(buf, i, WS | SLASH | GT | EQ);
+                    if i >= len {
+                        continue;
                     }
-                },
-                State::AttrName => match b {
-                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>' => {
-                        self.end_name(at(i));
+                    self.end_name(at(i));
+                    if buf[i] == b'=' {
+                        self.state = State::BeforeAttrValue;
+                        i += 1;
+                    } else {
                         self.state = State::AfterAttrName;
                     }
-                    b'=' => {
-                        self.end_name(at(i));
-                        self.state = State::BeforeAttrValue;
-                        i += 1;
+                }
+                State::AfterAttrName => {
+                    i = skip_whitespace(buf, i);
+                    if i >= len {
+                        continue;
                     }
-                    _ => i += 1,
-                },
-                State::AfterAttrName => match b {
-                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => i += 1,
-                    b'/' => {
-                        self.state = State::SelfClosing;
-                        i += 1;
+                    match buf[i] {
+                        b'/' => {
+                            self.state = State::SelfClosing;
+                            i += 1;
+                        }
+                        b'=' => {
+                            self.state = State::BeforeAttrValue;
+                            i += 1;
+                        }
+                        b'>' => {
+                            self.consumed = at(i + 1);
+                            return Step::Done(i + 1);
+                        }
+                        _ => {
+                            self.begin_attr(at(i));
+                            self.state = State::AttrName;
+                            i += 1;
+                        }
                     }
-                    b'=' => {
-                        self.state = State::BeforeAttrValue;
-                        i += 1;
+                }
+                State::BeforeAttrValue => {
+                    i = skip_whitespace(buf, i);
+                    if i >= len {
+                        continue;
                     }
-                    b'>' => {
-                        self.consumed = at(i + 1);
-                        return Step::Done(i + 1);
+                    match buf[i] {
+                        b'"' => {
+                            self.begin_value(at(i + 1), true);
+                            self.state = State::DoubleQuoted;
+                            i += 1;
+                        }
+                        b'\'' => {
+                            self.begin_value(at(i + 1), true);
+                            self.state = State::SingleQuoted;
+                            i += 1;
+                        }
+                        b'>' => {
+                            self.consumed = at(i + 1);
+                            return Step::Done(i + 1);
+                        }
+                        _ => {
+                            self.begin_value(at(i), false);
+                            self.state = State::Unquoted;
+                        }
                     }
-                    _ => {
-                        self.begin_attr(at(i));
-                        self.state = State::AttrName;
-                        i += 1;
-                    }
-                },
-                State::BeforeAttrValue => match b {
-                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => i += 1,
-                    b'"' => {
-                        self.begin_value(at(i + 1), true);
-                        self.state = State::DoubleQuoted;
-                        i += 1;
-                    }
-                    b'\'' => {
-                        self.begin_value(at(i + 1), true);
-                        self.state = State::SingleQuoted;
-                        i += 1;
-                    }
-                    b'>' => {
-                        self.consumed = at(i + 1);
-                        return Step::Done(i + 1);
-                    }
-                    _ => {
-                        self.begin_value(at(i), false);
-                        self.state = State::Unquoted;
-                    }
-                },
+                }
                 State::DoubleQuoted | State::SingleQuoted => {
                     let quote = if self.state == State::DoubleQuoted {
                         b'"'
@@ -232,23 +296,23 @@ impl TagLexer {
                             self.state = State::AfterQuotedValue;
                             i += n + 1;
                         }
-                        None => i = buf.len(),
+                        None => i = len,
                     }
                 }
-                State::Unquoted => match b {
-                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => {
-                        self.end_value(at(i));
-                        self.state = State::BeforeAttrName;
-                        i += 1;
+                State::Unquoted => {
+                    i = find_class(buf, i, WS | GT);
+                    if i >= len {
+                        continue;
                     }
-                    b'>' => {
-                        self.end_value(at(i));
+                    self.end_value(at(i));
+                    if buf[i] == b'>' {
                         self.consumed = at(i + 1);
                         return Step::Done(i + 1);
                     }
-                    _ => i += 1,
-                },
-                State::AfterQuotedValue => match b {
+                    self.state = State::BeforeAttrName;
+                    i += 1;
+                }
+                State::AfterQuotedValue => match buf[i] {
                     b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => {
                         self.state = State::BeforeAttrName;
                         i += 1;
@@ -263,7 +327,7 @@ impl TagLexer {
                     }
                     _ => self.state = State::BeforeAttrName,
                 },
-                State::SelfClosing => match b {
+                State::SelfClosing => match buf[i] {
                     b'>' => {
                         self.self_closing = true;
                         self.consumed = at(i + 1);
@@ -273,8 +337,6 @@ impl TagLexer {
                 },
             }
         }
-        self.consumed = at(buf.len());
-        Step::More
     }
 
     /// Skips to the end of a tag whose attributes nobody will look at: the common case, a tag
