@@ -149,9 +149,9 @@ fn page(size: usize) -> String {
             words(&mut seed, 4)
         );
         for p in 0..4 {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<p>{} <a href=\"/articles/{section}-{p}\" title=\"{}\">{}</a>, <em>{}</em> and <strong>{}</strong>.</p>\n",
+                "<p>{} <a href=\"/articles/{section}-{p}\" title=\"{}\">{}</a>, <em>{}</em> and <strong>{}</strong>.</p>",
                 words(&mut seed, 18),
                 words(&mut seed, 3),
                 words(&mut seed, 2),
@@ -159,9 +159,9 @@ fn page(size: usize) -> String {
                 words(&mut seed, 3)
             );
         }
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<img src=\"/img/{section}.jpg\" srcset=\"/img/{section}@2x.jpg 2x\" alt=\"{}\" loading=\"lazy\" width=\"640\" height=\"360\">\n",
+            "<img src=\"/img/{section}.jpg\" srcset=\"/img/{section}@2x.jpg 2x\" alt=\"{}\" loading=\"lazy\" width=\"640\" height=\"360\">",
             words(&mut seed, 3)
         );
         out.push_str("<ul class=\"grid\">");
@@ -185,9 +185,9 @@ fn page(size: usize) -> String {
             }
             out.push_str("</tbody></table>\n");
         }
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<form action=\"/cart\" method=\"post\"><input type=\"hidden\" name=\"id\" value=\"{section}\"><button class=\"btn\">Add to cart</button></form></section>\n"
+            "<form action=\"/cart\" method=\"post\"><input type=\"hidden\" name=\"id\" value=\"{section}\"><button class=\"btn\">Add to cart</button></form></section>"
         );
     }
     out.push_str("</main>\n");
