@@ -15,7 +15,7 @@ use std::hint::black_box;
 
 use aho_corasick::AhoCorasick;
 use bytes::Bytes;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use lol_html::html_content::{Element, TextChunk};
 use lol_html::send::{HtmlRewriter as LolRewriter, SendHandlerTypes, Settings};
 use lol_html::{ElementContentHandlers, Selector};
@@ -401,10 +401,34 @@ fn check_same_job() {
     );
 }
 
-fn benches(c: &mut Criterion) {
-    check_same_job();
-    bench(c);
+/// `COUNT_REWRITER=tower_consent|lol_html COUNT_PAGES=n`: rewrite the 1 MB page n times and
+/// exit, for `scripts/html_instructions.sh` to count instructions with callgrind.
+fn count(rewriter: &str, pages: usize) {
+    let layer = ConsentLayer::builder().sink(NoopSink).build().unwrap();
+    let rules = LolRules::new();
+    let chunks = chunked(&page(1024 * 1024));
+    let mut out = Vec::with_capacity(2 << 20);
+    let mut total = 0;
+    for _ in 0..pages {
+        total += match rewriter {
+            "tower_consent" => ours(&layer, &chunks),
+            "lol_html" => theirs(&rules, &chunks, &mut out),
+            other => panic!("COUNT_REWRITER={other}: expected tower_consent or lol_html"),
+        };
+    }
+    black_box(total);
 }
 
-criterion_group!(html, benches);
-criterion_main!(html);
+fn main() {
+    if let Ok(rewriter) = std::env::var("COUNT_REWRITER") {
+        let pages = std::env::var("COUNT_PAGES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        return count(&rewriter, pages);
+    }
+    check_same_job();
+    let mut criterion = Criterion::default().configure_from_args();
+    bench(&mut criterion);
+    criterion.final_summary();
+}
