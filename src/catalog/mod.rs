@@ -95,7 +95,7 @@ struct Target {
 /// cheaper than SipHash. The tables are fixed when the layer is built and only ever looked up,
 /// so names chosen to collide cannot grow them; at worst they make one lookup probe longer.
 #[derive(Default)]
-struct NameHasher(u64);
+pub(crate) struct NameHasher(u64);
 
 impl NameHasher {
     const K: u64 = 0xf135_7aea_2e62_a9c5;

@@ -6,10 +6,15 @@
 //! Inline scripts match by signature: strings found in the loader snippets trackers publish.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::consent::Categories;
+
+use super::NameHasher;
+
+type HostMap = HashMap<Box<[u8]>, Vec<PathRule>, BuildHasherDefault<NameHasher>>;
 
 /// `(host, path prefix, category, service)`; an empty path covers the whole host.
 ///
@@ -223,7 +228,7 @@ struct PathRule {
 #[derive(Debug)]
 pub(crate) struct Trackers {
     /// Host → its rules, longest path first.
-    hosts: HashMap<Box<[u8]>, Vec<PathRule>>,
+    hosts: HostMap,
     signatures: Option<AhoCorasick>,
     /// By the automaton's pattern id: category and service.
     signature_targets: Vec<(usize, Box<str>)>,
@@ -234,7 +239,7 @@ pub(crate) struct Trackers {
 impl Trackers {
     /// The built-in rules whose categories the layer has.
     pub(crate) fn built_in(categories: &Categories) -> Trackers {
-        let mut hosts: HashMap<Box<[u8]>, Vec<PathRule>> = HashMap::new();
+        let mut hosts = HostMap::default();
         for (host, path, category, service) in HOSTS {
             let Some(category) = categories.index_of(category) else {
                 continue;
@@ -289,6 +294,10 @@ impl Trackers {
     /// The rule for a URL's (lowercase) host and path: the most specific host suffix with a
     /// rule whose path prefixes `path`.
     pub(crate) fn classify_url(&self, host: &[u8], path: &[u8]) -> Option<TrackerMatch<'_>> {
+        // The page's own host: no built-in rule is first-party.
+        if host.is_empty() {
+            return None;
+        }
         let mut suffix = host;
         loop {
             if let Some(rules) = self.hosts.get(suffix) {

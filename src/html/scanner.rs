@@ -10,7 +10,7 @@ use memchr::{memchr, memchr2};
 use super::Limits;
 use super::output::Out;
 use super::rewrite::{self, Element, Policy, Verdict};
-use super::tag::{Step, TagLexer, TagView};
+use super::tag::{self, Step, TagLexer, TagView};
 use super::url::Base;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,14 +252,19 @@ impl Scanner {
         let mut i = from;
         while i < to {
             match self.state {
-                State::Data => match memchr(b'<', &buf[i..]) {
-                    Some(n) => {
-                        self.tag_start = i + n;
-                        self.state = State::TagOpen;
-                        i += n + 1;
+                State::Data => {
+                    let Some(lt) = tag::find_byte(b'<', buf, i) else {
+                        i = to;
+                        continue;
+                    };
+                    if let Some(end) = self.skim(buf, lt) {
+                        i = end;
+                        continue;
                     }
-                    None => i = to,
-                },
+                    self.tag_start = lt;
+                    self.state = State::TagOpen;
+                    i = lt + 1;
+                }
                 State::TagOpen => {
                     let b = buf[i];
                     if b.is_ascii_alphabetic() {
@@ -330,6 +335,52 @@ impl Scanner {
         if to == chunk.len() && name_pending && !out.holding() {
             out.hold(self.tag_start);
         }
+    }
+
+    /// The common case taken whole: a tag that lies in `buf` and that nothing depends on (an end
+    /// tag, or a start tag the rewriter does not judge and that switches no state, outside
+    /// foreign content). Returns the index past its `>`; `None` leaves it to the state machine.
+    #[inline]
+    fn skim(&self, buf: &[u8], lt: usize) -> Option<usize> {
+        if !self.foreign.is_empty() {
+            return None;
+        }
+        let next = *buf.get(lt + 1)?;
+        if next == b'/' {
+            if !buf.get(lt + 2)?.is_ascii_alphabetic() {
+                return None;
+            }
+            let rest = buf.get(lt + 3..)?;
+            let near = rest.len().min(16);
+            let n = match rest[..near]
+                .iter()
+                .position(|b| matches!(b, b'>' | b'"' | b'\''))
+            {
+                Some(n) => n,
+                None => near + memchr::memchr3(b'>', b'"', b'\'', &rest[near..])?,
+            };
+            return (rest[n] == b'>').then_some(lt + 3 + n + 1);
+        }
+        if !next.is_ascii_alphabetic() {
+            return None;
+        }
+        let name_end = tag::find_class(buf, lt + 1, tag::WS | tag::SLASH | tag::GT);
+        let delimiter = *buf.get(name_end)?;
+        let name = &buf[lt + 1..name_end];
+        if name.len() > 16 {
+            return None;
+        }
+        let mut lower = [0u8; 16];
+        for (l, b) in lower.iter_mut().zip(name) {
+            *l = b.to_ascii_lowercase();
+        }
+        if self.html_pending(&lower[..name.len()]) != Pending::Plain {
+            return None;
+        }
+        if delimiter == b'>' {
+            return Some(name_end + 1);
+        }
+        tag::end_of_tag(buf, name_end + 1)
     }
 
     fn markup_open(&mut self, buf: &[u8], i: usize, matched: u8) -> usize {
@@ -570,6 +621,11 @@ impl Scanner {
                 return Pending::Foreign(element);
             }
         }
+        self.html_pending(name)
+    }
+
+    /// What a start tag is in HTML content.
+    fn html_pending(&self, name: &[u8]) -> Pending {
         match name {
             b"svg" => Pending::EntersForeign(Namespace::Svg),
             b"math" => Pending::EntersForeign(Namespace::Math),

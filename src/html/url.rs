@@ -5,14 +5,23 @@
 
 use std::borrow::Cow;
 
-/// Where a URL points.
+/// Where a URL points. Borrowed from the attribute value when it needs no normalising.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Target {
+pub(crate) struct Target<'a> {
     /// Lowercase host, without port, userinfo or trailing dot. Empty for the page's own host
     /// when no `<base>` changed it.
-    pub(crate) host: Vec<u8>,
+    pub(crate) host: Cow<'a, [u8]>,
     /// The path, `\` turned into `/`, without query or fragment.
-    pub(crate) path: Vec<u8>,
+    pub(crate) path: Cow<'a, [u8]>,
+}
+
+impl Target<'_> {
+    fn into_owned(self) -> Target<'static> {
+        Target {
+            host: Cow::Owned(self.host.into_owned()),
+            path: Cow::Owned(self.path.into_owned()),
+        }
+    }
 }
 
 /// The document's base: where relative URLs point.
@@ -27,7 +36,8 @@ pub(crate) struct Base {
 impl Base {
     /// A base set by `<base href="…">`.
     pub(crate) fn from_href(href: &[u8]) -> Base {
-        match resolve(href, &Base::default()) {
+        let page = Base::default();
+        match resolve(href, &page) {
             Some(target) => {
                 let dir_len = target
                     .path
@@ -35,7 +45,7 @@ impl Base {
                     .rposition(|b| *b == b'/')
                     .map_or(0, |n| n + 1);
                 Base {
-                    host: (!target.host.is_empty()).then_some(target.host),
+                    host: (!target.host.is_empty()).then(|| target.host.to_vec()),
                     dir: target.path[..dir_len].to_vec(),
                 }
             }
@@ -57,14 +67,19 @@ fn is_slash(b: u8) -> bool {
 
 /// Resolves an (entity-decoded) attribute value. `None` for URLs that fetch nothing from a
 /// host (`data:`, `javascript:`, `mailto:`, ...).
-pub(crate) fn resolve(value: &[u8], base: &Base) -> Option<Target> {
-    let value = clean(value);
-    let value: &[u8] = &value;
+pub(crate) fn resolve<'a>(value: &'a [u8], base: &'a Base) -> Option<Target<'a>> {
+    match clean(value) {
+        Cow::Borrowed(value) => resolve_clean(value, base),
+        Cow::Owned(value) => resolve_clean(&value, base).map(Target::into_owned),
+    }
+}
+
+fn resolve_clean<'a>(value: &'a [u8], base: &'a Base) -> Option<Target<'a>> {
     let scheme_end = value
         .iter()
         .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')));
-    let rest = match scheme_end {
-        Some(n) if n > 0 && value[0].is_ascii_alphabetic() && value[n] == b':' => {
+    if let Some(n) = scheme_end {
+        if n > 0 && value[0].is_ascii_alphabetic() && value[n] == b':' {
             if !is_special(&value[..n]) {
                 return None;
             }
@@ -72,12 +87,11 @@ pub(crate) fn resolve(value: &[u8], base: &Base) -> Option<Target> {
             let slashes = after.iter().take_while(|b| is_slash(**b)).count();
             return Some(authority(&after[slashes..]));
         }
-        _ => value,
-    };
-    if rest.len() >= 2 && is_slash(rest[0]) && is_slash(rest[1]) {
-        return Some(authority(&rest[2..]));
     }
-    let path = path_of(rest);
+    if value.len() >= 2 && is_slash(value[0]) && is_slash(value[1]) {
+        return Some(authority(&value[2..]));
+    }
+    let path = path_of(value);
     let path = if path.first() == Some(&b'/') {
         path
     } else {
@@ -86,12 +100,13 @@ pub(crate) fn resolve(value: &[u8], base: &Base) -> Option<Target> {
             joined.push(b'/');
         }
         joined.extend_from_slice(&path);
-        joined
+        Cow::Owned(joined)
     };
-    Some(Target {
-        host: base.host.clone().unwrap_or_default(),
-        path,
-    })
+    let host = match &base.host {
+        Some(host) => Cow::Borrowed(&host[..]),
+        None => Cow::Borrowed(&b""[..]),
+    };
+    Some(Target { host, path })
 }
 
 /// Removes leading and trailing C0 controls and spaces, and tabs and newlines anywhere.
@@ -115,7 +130,7 @@ fn clean(value: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-fn authority(rest: &[u8]) -> Target {
+fn authority(rest: &[u8]) -> Target<'_> {
     let end = rest
         .iter()
         .position(|b| matches!(b, b'/' | b'\\' | b'?' | b'#'))
@@ -134,11 +149,18 @@ fn authority(rest: &[u8]) -> Target {
             None => host_port,
         }
     };
-    let mut host = percent_decode(host);
-    host.make_ascii_lowercase();
-    if host.last() == Some(&b'.') {
-        host.pop();
-    }
+    let plain =
+        !host.iter().any(|b| b.is_ascii_uppercase() || *b == b'%') && host.last() != Some(&b'.');
+    let host = if plain {
+        Cow::Borrowed(host)
+    } else {
+        let mut host = percent_decode(host);
+        host.make_ascii_lowercase();
+        if host.last() == Some(&b'.') {
+            host.pop();
+        }
+        Cow::Owned(host)
+    };
     Target {
         host,
         path: path_of(&rest[end..]),
@@ -146,15 +168,21 @@ fn authority(rest: &[u8]) -> Target {
 }
 
 /// The path part of what follows the authority (or of a relative URL), `\` as `/`.
-fn path_of(rest: &[u8]) -> Vec<u8> {
+fn path_of(rest: &[u8]) -> Cow<'_, [u8]> {
     let end = rest
         .iter()
         .position(|b| matches!(b, b'?' | b'#'))
         .unwrap_or(rest.len());
-    rest[..end]
-        .iter()
-        .map(|b| if *b == b'\\' { b'/' } else { *b })
-        .collect()
+    let path = &rest[..end];
+    if path.contains(&b'\\') {
+        Cow::Owned(
+            path.iter()
+                .map(|b| if *b == b'\\' { b'/' } else { *b })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(path)
+    }
 }
 
 fn percent_decode(input: &[u8]) -> Vec<u8> {
@@ -182,8 +210,8 @@ mod tests {
     fn host_path(value: &str) -> Option<(String, String)> {
         resolve(value.as_bytes(), &Base::default()).map(|t| {
             (
-                String::from_utf8(t.host).unwrap(),
-                String::from_utf8(t.path).unwrap(),
+                String::from_utf8(t.host.into_owned()).unwrap(),
+                String::from_utf8(t.path.into_owned()).unwrap(),
             )
         })
     }
@@ -219,9 +247,9 @@ mod tests {
     fn base_href_moves_relative_urls() {
         let base = Base::from_href(b"https://cdn.tracker.test/lib/");
         let target = resolve(b"t.js", &base).unwrap();
-        assert_eq!(target.host, b"cdn.tracker.test");
-        assert_eq!(target.path, b"/lib/t.js");
+        assert_eq!(&*target.host, b"cdn.tracker.test");
+        assert_eq!(&*target.path, b"/lib/t.js");
         let target = resolve(b"/x.js", &base).unwrap();
-        assert_eq!(target.path, b"/x.js");
+        assert_eq!(&*target.path, b"/x.js");
     }
 }
