@@ -517,6 +517,31 @@ impl ConsentLayerBuilder {
         self
     }
 
+    /// Whether HTML responses are rewritten to block trackers (default: on). Off, the layer still
+    /// gates `Set-Cookie`, but pages load every tracker they carry.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().rewrite_html(false).build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn rewrite_html(mut self, rewrite: bool) -> Self {
+        self.config.html.rewrite = rewrite;
+        self
+    }
+
+    /// How blocked elements are blocked: kept but inert (the default), or taken out.
+    ///
+    /// ```
+    /// use tower_consent::{BlockMode, ConsentLayer};
+    ///
+    /// let layer = ConsentLayer::builder().block_mode(BlockMode::Remove).build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn block_mode(mut self, mode: BlockMode) -> Self {
+        self.config.html.block_mode = mode;
+        self
+    }
+
     /// Where recorded choices go (default: a [`JsonLinesSink`] on `consent-log.jsonl`).
     ///
     /// ```

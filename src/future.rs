@@ -15,7 +15,7 @@ use crate::config::Settings;
 use crate::consent::CategorySet;
 use crate::endpoint::{self, Format};
 use crate::headers::{self, validators};
-use crate::html::{self, body::HtmlBody, response::Skip};
+use crate::html::{self, body::HtmlBody, response::Coding, response::Skip};
 use crate::{Consent, ConsentBody};
 
 pin_project! {
@@ -85,17 +85,26 @@ impl ResponseFilter {
         }
     }
 
-    /// Filters the headers, and says whether the body is to be rewritten.
-    fn apply(&self, status: StatusCode, headers: &mut http::HeaderMap) -> bool {
+    /// Filters the headers, and says whether the body is to be rewritten (and how it arrives).
+    fn apply(&self, status: StatusCode, headers: &mut http::HeaderMap) -> Option<Coding> {
         let settings = self.consent.settings();
         let filtered = headers::filter_set_cookies(headers, settings, &self.consent);
         headers::expire_cookies(headers, settings, &self.lingering);
         let mut changed_by_consent = filtered.depends_on_consent || !self.lingering.is_empty();
-        let rewrite = self.html.rewrite && self.rewrites(status, headers);
-        if rewrite || (status == StatusCode::NOT_MODIFIED && self.html.variant_revalidated) {
+        let rewrite = if self.html.rewrite {
+            self.rewrites(status, headers)
+        } else {
+            None
+        };
+        if rewrite.is_some()
+            || (status == StatusCode::NOT_MODIFIED && self.html.variant_revalidated)
+        {
             html::response::drop_length_headers(headers);
             validators::vary_etag(headers, self.consent.allowed_set().bits());
             changed_by_consent = true;
+        }
+        if rewrite.is_some_and(|coding| coding != Coding::Identity) {
+            html::response::drop_coding_header(headers);
         }
         if changed_by_consent && !settings.report_only {
             let gpc_in_use = settings.categories().sale_share() != CategorySet::EMPTY;
@@ -104,21 +113,21 @@ impl ResponseFilter {
         rewrite
     }
 
-    fn rewrites(&self, status: StatusCode, headers: &http::HeaderMap) -> bool {
+    fn rewrites(&self, status: StatusCode, headers: &http::HeaderMap) -> Option<Coding> {
         match html::response::rewritable(status, headers, false) {
-            Ok(()) => true,
-            Err(Skip::NoBody | Skip::NotHtml) => false,
+            Ok(coding) => Some(coding),
+            Err(Skip::NoBody | Skip::NotHtml) => None,
             Err(Skip::Encoded) => {
                 tracing::warn!(
-                    "tower-consent: an HTML response arrived compressed and passes through without tracker blocking; serve navigations uncompressed to the layer (it asks by dropping Accept-Encoding)"
+                    "tower-consent: an HTML response arrived compressed and passes through without tracker blocking; serve navigations uncompressed to the layer (it asks by dropping Accept-Encoding), or turn on the `decompress` feature"
                 );
-                false
+                None
             }
             Err(Skip::Charset) => {
                 tracing::warn!(
                     "tower-consent: an HTML response in a charset that is not ASCII-compatible passes through without tracker blocking"
                 );
-                false
+                None
             }
         }
     }
@@ -169,12 +178,13 @@ where
             KindProj::Inner { future, filter } => {
                 let response = ready!(future.poll(cx))?;
                 let (mut parts, body) = response.into_parts();
-                let body = if filter.apply(parts.status, &mut parts.headers) {
-                    let settings = filter.consent.shared_settings();
-                    let allowed = filter.consent.allowed_set();
-                    ConsentBody::html(HtmlBody::new(body, settings, allowed))
-                } else {
-                    ConsentBody::inner(body)
+                let body = match filter.apply(parts.status, &mut parts.headers) {
+                    Some(coding) => {
+                        let settings = filter.consent.shared_settings();
+                        let allowed = filter.consent.allowed_set();
+                        ConsentBody::html(HtmlBody::new(body, settings, allowed, coding))
+                    }
+                    None => ConsentBody::inner(body),
                 };
                 Poll::Ready(Ok(Response::from_parts(parts, body)))
             }

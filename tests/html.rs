@@ -159,7 +159,7 @@ async fn navigations_are_asked_for_an_uncompressed_page() {
 async fn other_responses_pass_untouched() {
     let layer = layer();
     let cases = [
-        get("/").header("x-reply-content-encoding", "gzip"),
+        get("/").header("x-reply-content-encoding", "zstd"),
         get("/").header("x-reply-content-type", "application/json"),
         get("/").header("x-reply-content-type", "text/html; charset=utf-16"),
         get("/").header("x-reply-content-disposition", "attachment"),
@@ -177,6 +177,33 @@ async fn other_responses_pass_untouched() {
     assert!(head.headers.contains_key(CONTENT_LENGTH));
     assert_eq!(head.headers[ETAG], "\"v1\"");
     assert!(head.headers.get(CONTENT_ENCODING).is_none());
+}
+
+/// With the `decompress` feature (on for the crate's own tests), a page that arrives compressed
+/// anyway is decoded, rewritten and sent uncompressed.
+#[tokio::test]
+async fn compressed_pages_are_decoded_and_rewritten() {
+    use std::io::Write;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(PAGE.as_bytes()).unwrap();
+    let gzip = Bytes::from(gzip.finish().unwrap());
+    let service = layer().layer(service_fn(move |_req: Request<Full<Bytes>>| {
+        let gzip = gzip.clone();
+        async move {
+            let mut response = Response::new(Full::new(gzip));
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            Ok::<_, Infallible>(response)
+        }
+    }));
+    let response = service.oneshot(done(get("/"))).await.unwrap();
+    assert!(!response.headers().contains_key(CONTENT_ENCODING));
+    assert!(!response.headers().contains_key(CONTENT_LENGTH));
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert!(body.contains(NEUTRALISED_GA), "{body}");
+    assert!(body.ends_with("</body></html>"));
 }
 
 #[tokio::test]

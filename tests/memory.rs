@@ -57,8 +57,12 @@ fn in_use(region: &Region<'_, System>) -> isize {
     change.bytes_allocated as isize - change.bytes_deallocated as isize
 }
 
+/// The tests of this binary measure the whole process's heap: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_hundred_megabytes_stream_through_in_bounded_memory() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let page = include_str!("fixtures/shop.html");
     let repeats = CHUNK / page.len() + 2;
     let text: &'static [u8] = Box::leak(page.repeat(repeats).into_bytes().into_boxed_slice());
@@ -98,4 +102,47 @@ async fn a_hundred_megabytes_stream_through_in_bounded_memory() {
     );
     assert!(peak < BUDGET, "peak heap of the response: {peak} bytes");
     eprintln!("peak heap while streaming 100 MB: {peak} bytes");
+}
+
+/// A gzip bomb: about 190 KB that decode to 64 MB of HTML. With the `decompress` feature the body is
+/// decoded a piece at a time, so the heap stays within the rewriter's bound plus the decoder's
+/// window (32 KiB) and state.
+#[tokio::test(flavor = "current_thread")]
+async fn a_gzip_bomb_is_decoded_in_bounded_memory() {
+    use std::io::Write;
+    let _alone = ONE_AT_A_TIME.lock().await;
+    const DECODED: usize = 64 * 1024 * 1024;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let block = "<p>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa</p>".repeat(20_000);
+    for _ in 0..DECODED / block.len() {
+        gzip.write_all(block.as_bytes()).unwrap();
+    }
+    let compressed: &'static [u8] = Box::leak(gzip.finish().unwrap().into_boxed_slice());
+    let layer = ConsentLayer::builder().sink(NoopSink).build().unwrap();
+    let service = layer.layer(service_fn(move |_req: Request<Empty<Bytes>>| async move {
+        let mut response = Response::new(http_body_util::Full::new(Bytes::from_static(compressed)));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, "text/html".parse().unwrap());
+        headers.insert(http::header::CONTENT_ENCODING, "gzip".parse().unwrap());
+        Ok::<_, Infallible>(response)
+    }));
+    let request = Request::get("/")
+        .header(HOST, "example.com")
+        .body(Empty::new())
+        .unwrap();
+
+    let region = Region::new(GLOBAL);
+    let response = service.oneshot(request).await.unwrap();
+    let mut body = response.into_body();
+    let (mut peak, mut total) = (0isize, 0usize);
+    while let Some(frame) = body.frame().await {
+        total += frame.unwrap().into_data().unwrap().len();
+        peak = peak.max(in_use(&region));
+    }
+    assert!(total >= DECODED - block.len(), "decoded {total} bytes");
+    assert!(peak < 256 * 1024, "peak heap of the response: {peak} bytes");
+    eprintln!(
+        "peak heap while decoding {compressed_len} bytes to {total}: {peak} bytes",
+        compressed_len = compressed.len()
+    );
 }

@@ -13,6 +13,9 @@ use crate::config::Settings;
 use crate::consent::CategorySet;
 
 use super::Rewriter;
+#[cfg(feature = "decompress")]
+use super::decode::Decoder;
+use super::response::Coding;
 
 pin_project! {
     /// The inner body's frames rewritten as they arrive: each data frame's output goes out before
@@ -26,18 +29,38 @@ pin_project! {
         rewriter: Box<Rewriter>,
         trailers: Option<HeaderMap>,
         ended: bool,
+        decoding: Decoding,
     }
 }
 
+/// A compressed body's decoder, with the `decompress` feature (boxed: rare, and large); nothing
+/// without it.
+struct Decoding {
+    #[cfg(feature = "decompress")]
+    decoder: Option<Box<Decoder>>,
+}
+
 impl<B> HtmlBody<B> {
-    pub(crate) fn new(inner: B, settings: Arc<Settings>, allowed: CategorySet) -> Self {
+    /// A body arriving with `coding` (anything but identity only with `decompress`).
+    pub(crate) fn new(
+        inner: B,
+        settings: Arc<Settings>,
+        allowed: CategorySet,
+        coding: Coding,
+    ) -> Self {
         let rewriter = Box::new(Rewriter::new(&*settings, allowed));
+        #[cfg(not(feature = "decompress"))]
+        let _ = coding;
         HtmlBody {
             inner,
             settings,
             rewriter,
             trailers: None,
             ended: false,
+            decoding: Decoding {
+                #[cfg(feature = "decompress")]
+                decoder: Decoder::new(coding).map(Box::new),
+            },
         }
     }
 }
@@ -61,9 +84,34 @@ where
             if *this.ended {
                 return Poll::Ready(this.trailers.take().map(|t| Ok(Frame::trailers(t))));
             }
+            #[cfg(feature = "decompress")]
+            if let Some(decoder) = this.decoding.decoder.as_mut().filter(|d| d.has_pending()) {
+                // Decoded a piece at a time, so a small chunk that expands a thousandfold
+                // never sits in memory whole.
+                match decoder.step() {
+                    Ok(decoded) if decoded.is_empty() => {}
+                    Ok(decoded) => {
+                        this.rewriter.push(&**this.settings, &decoded);
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "tower-consent: a compressed HTML body could not be decoded; it ends here");
+                        this.rewriter.end(&**this.settings);
+                        *this.ended = true;
+                        continue;
+                    }
+                }
+            }
             match ready!(this.inner.as_mut().poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
-                    Ok(data) => this.rewriter.push(&**this.settings, &data),
+                    Ok(data) => {
+                        #[cfg(feature = "decompress")]
+                        if let Some(decoder) = this.decoding.decoder.as_mut() {
+                            decoder.feed(data);
+                            continue;
+                        }
+                        this.rewriter.push(&**this.settings, &data);
+                    }
                     Err(frame) => {
                         // Trailers end the data: what is held goes out first.
                         this.rewriter.end(&**this.settings);
@@ -73,6 +121,12 @@ where
                 },
                 Some(Err(error)) => return Poll::Ready(Some(Err(error))),
                 None => {
+                    #[cfg(feature = "decompress")]
+                    if let Some(decoder) = this.decoding.decoder.as_mut() {
+                        if let Err(error) = decoder.finish() {
+                            tracing::error!(%error, "tower-consent: a compressed HTML body ended early");
+                        }
+                    }
                     this.rewriter.end(&**this.settings);
                     *this.ended = true;
                 }

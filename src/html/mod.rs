@@ -3,6 +3,8 @@
 //! wraps a response body around it all.
 
 pub(crate) mod body;
+#[cfg(feature = "decompress")]
+mod decode;
 mod entities;
 mod output;
 pub(crate) mod response;

@@ -3,7 +3,25 @@
 use http::header::{
     ACCEPT_RANGES, CONTENT_DISPOSITION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
 };
+
+/// A decoded body goes out as it is: its coding header goes with the length.
+pub(crate) fn drop_coding_header(headers: &mut HeaderMap) {
+    headers.remove(CONTENT_ENCODING);
+}
 use http::{HeaderMap, StatusCode};
+
+/// How a rewritable body arrives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Coding {
+    Identity,
+    /// Decoded with the `decompress` feature.
+    #[cfg_attr(not(feature = "decompress"), allow(dead_code))]
+    Gzip,
+    #[cfg_attr(not(feature = "decompress"), allow(dead_code))]
+    Deflate,
+    #[cfg_attr(not(feature = "decompress"), allow(dead_code))]
+    Brotli,
+}
 
 /// Why a response is not rewritten.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,14 +30,19 @@ pub(crate) enum Skip {
     NoBody,
     /// Not `text/html` or `application/xhtml+xml`, or a download.
     NotHtml,
-    /// Compressed: the rewriter would see compressed bytes.
+    /// Compressed in a way this build does not decode (any coding without the `decompress`
+    /// feature; several codings, or an unknown one, with it).
     Encoded,
     /// A charset that is not ASCII-compatible, where markup is not found byte by byte.
     Charset,
 }
 
-/// Whether a response's body goes through the rewriter.
-pub(crate) fn rewritable(status: StatusCode, headers: &HeaderMap, head: bool) -> Result<(), Skip> {
+/// Whether a response's body goes through the rewriter, and how it is encoded.
+pub(crate) fn rewritable(
+    status: StatusCode,
+    headers: &HeaderMap,
+    head: bool,
+) -> Result<Coding, Skip> {
     if head || status.is_informational() || matches!(status.as_u16(), 204 | 205 | 206 | 304) {
         return Err(Skip::NoBody);
     }
@@ -38,16 +61,7 @@ pub(crate) fn rewritable(status: StatusCode, headers: &HeaderMap, head: bool) ->
     if attachment {
         return Err(Skip::NotHtml);
     }
-    let encoded = headers.get_all(CONTENT_ENCODING).iter().any(|value| {
-        value
-            .as_bytes()
-            .split(|b| *b == b',')
-            .map(<[u8]>::trim_ascii)
-            .any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(b"identity"))
-    });
-    if encoded {
-        return Err(Skip::Encoded);
-    }
+    let coding = content_coding(headers)?;
     for param in params {
         let Some(eq) = param.iter().position(|b| *b == b'=') else {
             continue;
@@ -68,7 +82,38 @@ pub(crate) fn rewritable(status: StatusCode, headers: &HeaderMap, head: bool) ->
             return Err(Skip::Charset);
         }
     }
-    Ok(())
+    Ok(coding)
+}
+
+/// The body's content coding: identity, or one coding this build decodes.
+fn content_coding(headers: &HeaderMap) -> Result<Coding, Skip> {
+    let mut found = Coding::Identity;
+    for value in headers.get_all(CONTENT_ENCODING) {
+        for coding in value
+            .as_bytes()
+            .split(|b| *b == b',')
+            .map(<[u8]>::trim_ascii)
+        {
+            if coding.is_empty() || coding.eq_ignore_ascii_case(b"identity") {
+                continue;
+            }
+            let known =
+                if coding.eq_ignore_ascii_case(b"gzip") || coding.eq_ignore_ascii_case(b"x-gzip") {
+                    Coding::Gzip
+                } else if coding.eq_ignore_ascii_case(b"deflate") {
+                    Coding::Deflate
+                } else if coding.eq_ignore_ascii_case(b"br") {
+                    Coding::Brotli
+                } else {
+                    return Err(Skip::Encoded);
+                };
+            if found != Coding::Identity || !cfg!(feature = "decompress") {
+                return Err(Skip::Encoded);
+            }
+            found = known;
+        }
+    }
+    Ok(found)
 }
 
 /// A rewritten body has another length, and byte ranges of the original mean nothing in it.
@@ -82,7 +127,11 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
-    fn check(status: u16, pairs: &[(&'static str, &'static str)], head: bool) -> Result<(), Skip> {
+    fn check(
+        status: u16,
+        pairs: &[(&'static str, &'static str)],
+        head: bool,
+    ) -> Result<Coding, Skip> {
         let mut headers = HeaderMap::new();
         for (name, value) in pairs {
             headers.append(
@@ -96,10 +145,10 @@ mod tests {
     #[test]
     fn only_html_bodies_are_rewritten() {
         let html = [("content-type", "text/html; charset=utf-8")];
-        assert_eq!(check(200, &html, false), Ok(()));
+        assert_eq!(check(200, &html, false), Ok(Coding::Identity));
         assert_eq!(
             check(404, &[("content-type", "APPLICATION/XHTML+XML")], false),
-            Ok(())
+            Ok(Coding::Identity)
         );
         assert_eq!(check(200, &html, true), Err(Skip::NoBody));
         for status in [101, 204, 205, 206, 304] {
@@ -121,14 +170,20 @@ mod tests {
             ),
             Err(Skip::NotHtml)
         );
-        assert_eq!(
-            check(200, &[html[0], ("content-encoding", "gzip")], false),
-            Err(Skip::Encoded)
-        );
-        assert_eq!(
-            check(200, &[html[0], ("content-encoding", "identity")], false),
-            Ok(())
-        );
+        let gzip = check(200, &[html[0], ("content-encoding", "gzip")], false);
+        if cfg!(feature = "decompress") {
+            assert_eq!(gzip, Ok(Coding::Gzip));
+            let br = check(200, &[html[0], ("content-encoding", "br")], false);
+            assert_eq!(br, Ok(Coding::Brotli));
+        } else {
+            assert_eq!(gzip, Err(Skip::Encoded));
+        }
+        for unknown in ["compress", "zstd", "gzip, br"] {
+            let coded = check(200, &[html[0], ("content-encoding", unknown)], false);
+            assert_eq!(coded, Err(Skip::Encoded), "{unknown}");
+        }
+        let identity = check(200, &[html[0], ("content-encoding", "identity")], false);
+        assert_eq!(identity, Ok(Coding::Identity));
         for charset in [
             "text/html; charset=UTF-16LE",
             "text/html;charset=\"iso-2022-jp\"",

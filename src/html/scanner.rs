@@ -626,6 +626,11 @@ impl Scanner {
 
     /// What a start tag is in HTML content.
     fn html_pending(&self, name: &[u8]) -> Pending {
+        // Every name that matters has 3 to 9 letters; most tags of a page (`a`, `p`, `li`, `td`,
+        // `em`, ...) have fewer.
+        if !(3..=9).contains(&name.len()) {
+            return Pending::Plain;
+        }
         match name {
             b"svg" => Pending::EntersForeign(Namespace::Svg),
             b"math" => Pending::EntersForeign(Namespace::Math),
