@@ -367,15 +367,15 @@ impl Scanner {
         let name_end = tag::find_class(buf, lt + 1, tag::WS | tag::SLASH | tag::GT);
         let delimiter = *buf.get(name_end)?;
         let name = &buf[lt + 1..name_end];
-        if name.len() > 16 {
-            return None;
-        }
-        let mut lower = [0u8; 16];
-        for (l, b) in lower.iter_mut().zip(name) {
-            *l = b.to_ascii_lowercase();
-        }
-        if self.html_pending(&lower[..name.len()]) != Pending::Plain {
-            return None;
+        // Only names of 3 to 9 letters can matter (see `html_pending`).
+        if (3..=9).contains(&name.len()) {
+            let mut lower = [0u8; 9];
+            for (l, b) in lower.iter_mut().zip(name) {
+                *l = b.to_ascii_lowercase();
+            }
+            if self.html_pending(&lower[..name.len()]) != Pending::Plain {
+                return None;
+            }
         }
         if delimiter == b'>' {
             return Some(name_end + 1);
