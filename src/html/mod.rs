@@ -106,6 +106,8 @@ impl Rewriter {
             allowed: self.allowed,
             mode: rules.block_mode(),
             hold_inline: self.hold_inline,
+            limits: rules.limits(),
+            depth: 0,
         };
         let limits = rules.limits();
         let mut cx = Context {
@@ -215,6 +217,33 @@ impl std::fmt::Debug for HtmlRewriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HtmlRewriter").finish_non_exhaustive()
     }
+}
+
+/// Rewrites a document held whole (an `<iframe srcdoc>`), with `policy` and from `base`.
+pub(crate) fn rewrite_nested(policy: &Policy<'_>, base: &Base, document: &[u8]) -> Vec<u8> {
+    let mut scanner = Scanner::new(true);
+    let mut carry = Carry::default();
+    let mut pieces = VecDeque::new();
+    let mut base = base.clone();
+    let chunk = Bytes::copy_from_slice(document);
+    let mut cx = Context {
+        policy,
+        base: &mut base,
+        limits: &policy.limits,
+        seen: None,
+    };
+    let mut out = Out::new(&chunk, &mut carry, &mut pieces);
+    scanner.scan(&mut cx, &mut out, 0, chunk.len());
+    out.finish();
+    let end = Bytes::new();
+    let mut out = Out::new(&end, &mut carry, &mut pieces);
+    scanner.finish(&mut out);
+    out.finish();
+    let mut rewritten = Vec::with_capacity(document.len());
+    for piece in pieces {
+        rewritten.extend_from_slice(&piece);
+    }
+    rewritten
 }
 
 /// Rewrites a whole document in the given chunks: for tests, benches and the inspect tool's

@@ -155,17 +155,19 @@ fn scanner_listing(seen: &[Seen]) -> Vec<Listed> {
         .iter()
         .filter(|s| !s.in_noscript && s.name != b"frame")
         .filter_map(|s| {
-            let (namespace, name) = match s.element {
-                Element::Script => ("html", "script"),
-                Element::Frame => ("html", "iframe"),
-                Element::Img => ("html", "img"),
-                Element::Embed => ("html", "embed"),
-                Element::Object => ("html", "object"),
-                Element::Link => ("html", "link"),
-                Element::Source => ("html", "source"),
-                Element::SvgScript => ("svg", "script"),
-                Element::SvgImage => ("svg", "image"),
-                Element::Base | Element::AnnotationXml | Element::Font => return None,
+            // Foreign elements the scanner judges only to be safe (an `<iframe>` inside
+            // `<svg>` loads nothing) are not in html5ever's list.
+            let (namespace, name) = match (s.namespace, s.element) {
+                ("html", Element::Script) => ("html", "script"),
+                ("html", Element::Frame) => ("html", "iframe"),
+                ("html", Element::Img) => ("html", "img"),
+                ("html", Element::Embed) => ("html", "embed"),
+                ("html", Element::Object) => ("html", "object"),
+                ("html", Element::Link) => ("html", "link"),
+                ("html", Element::Source) => ("html", "source"),
+                ("svg", Element::SvgScript) => ("svg", "script"),
+                ("svg", Element::SvgImage) => ("svg", "image"),
+                _ => return None,
             };
             let attrs = s.attrs.iter().map(|(n, v)| {
                 let name = String::from_utf8_lossy(n).into_owned();
@@ -250,7 +252,7 @@ fn srcset_urls(srcset: &str) -> Vec<&str> {
 }
 
 /// Elements in the output that load or run something of a category outside `allowed`.
-fn live_offenders(
+pub(crate) fn live_offenders(
     trackers: &Trackers,
     output: &[u8],
     allowed: CategorySet,
@@ -315,6 +317,16 @@ fn live_offenders(
                     urls.extend(srcset_urls(srcset));
                 }
                 urls
+            }
+            ("svg", "script") => {
+                // An SVG script runs by the same type rules as an HTML one.
+                if !scripting || !is_javascript(&e.attrs) {
+                    continue;
+                }
+                first("href")
+                    .into_iter()
+                    .chain(first("xlink:href"))
+                    .collect()
             }
             ("svg", _) => first("href")
                 .into_iter()

@@ -4,6 +4,7 @@
 use crate::catalog::trackers::Trackers;
 use crate::consent::{Categories, CategorySet};
 
+use super::Limits;
 use super::entities::decode_attribute;
 use super::tag::{AttrSpan, TagView};
 use super::url::{self, Base};
@@ -38,6 +39,10 @@ pub(crate) enum Element {
     Object,
     Link,
     Source,
+    /// `input` (with `type=image` it loads its `src`).
+    Input,
+    /// `video` and `audio`: `src`, and a video's `poster`.
+    Media,
     Base,
     SvgScript,
     SvgImage,
@@ -56,7 +61,13 @@ pub(crate) struct Policy<'a> {
     pub(crate) mode: BlockMode,
     /// Some inline signature belongs to a category the visitor has not allowed.
     pub(crate) hold_inline: bool,
+    pub(crate) limits: Limits,
+    /// How deep in `<iframe srcdoc>` documents this is.
+    pub(crate) depth: u8,
 }
+
+/// The deepest `srcdoc` document rewritten; one nested deeper is taken out whole.
+const MAX_SRCDOC_DEPTH: u8 = 3;
 
 /// The outcome for one start tag.
 #[derive(Debug, PartialEq, Eq)]
@@ -77,34 +88,20 @@ pub(crate) enum Verdict {
 impl Policy<'_> {
     pub(crate) fn decide(&self, element: Element, tag: TagView<'_>, base: &Base) -> Verdict {
         match element {
-            Element::Script => self.script(tag, base),
-            Element::Frame | Element::Embed => self.by_urls(tag, base, &[b"src"], &[]),
+            Element::Script => self.script(tag, base, &[b"src"], true),
+            // An SVG script loads `href` (or `xlink:href`); `src` too, in case the scanner
+            // misread where the SVG ends and the browser sees an HTML script. Its text is
+            // markup to the parser, not held for classification.
+            Element::SvgScript => self.script(tag, base, &[b"src", b"href", b"xlink:href"], false),
+            Element::Frame => self.frame(tag, base),
+            Element::Embed | Element::Input => self.by_urls(tag, base, &[b"src"], &[]),
+            Element::Media => self.by_urls(tag, base, &[b"src", b"poster"], &[]),
             Element::Img | Element::Source => self.by_urls(tag, base, &[b"src"], &[b"srcset"]),
             Element::Object => self.by_urls(tag, base, &[b"data"], &[]),
-            Element::Link => {
-                let preloads = tag.get(b"rel").is_some_and(|rel| {
-                    rel.split(|b| b.is_ascii_whitespace()).any(|token| {
-                        [
-                            &b"preconnect"[..],
-                            b"dns-prefetch",
-                            b"preload",
-                            b"prefetch",
-                            b"modulepreload",
-                            b"prerender",
-                        ]
-                        .iter()
-                        .any(|r| r.eq_ignore_ascii_case(token))
-                    })
-                });
-                if preloads {
-                    self.by_urls(tag, base, &[b"href"], &[])
-                } else {
-                    Verdict::Keep
-                }
-            }
-            Element::SvgScript | Element::SvgImage => {
-                self.by_urls(tag, base, &[b"href", b"xlink:href"], &[])
-            }
+            // Every link, whatever its `rel` (`preconnect`, `preload`, `stylesheet`, `icon`,
+            // ...): one to a tracker's host is made inert.
+            Element::Link => self.by_urls(tag, base, &[b"href"], &[b"imagesrcset"]),
+            Element::SvgImage => self.by_urls(tag, base, &[b"href", b"xlink:href"], &[]),
             Element::Base | Element::AnnotationXml | Element::Font => Verdict::Keep,
         }
     }
@@ -117,6 +114,30 @@ impl Policy<'_> {
         (!self.allowed.contains(found.category)).then_some(found.category)
     }
 
+    /// The category of the first URL attribute (or `srcset`-like candidate) that points at a
+    /// tracker the visitor has not allowed.
+    fn denied_in(
+        &self,
+        tag: TagView<'_>,
+        base: &Base,
+        urls: &[&'static [u8]],
+        srcsets: &[&'static [u8]],
+    ) -> Option<usize> {
+        let url_denied = urls
+            .iter()
+            .filter_map(|name| tag.get(name))
+            .find_map(|value| self.denied_url(value, base));
+        url_denied.or_else(|| {
+            srcsets
+                .iter()
+                .filter_map(|name| tag.get(name))
+                .find_map(|value| {
+                    let decoded = decode_attribute(value);
+                    srcset_urls(&decoded).find_map(|u| self.denied_url(u, base))
+                })
+        })
+    }
+
     /// Frames, images, links: blocked when a URL attribute points at a denied tracker.
     fn by_urls(
         &self,
@@ -125,20 +146,7 @@ impl Policy<'_> {
         urls: &[&'static [u8]],
         srcsets: &[&'static [u8]],
     ) -> Verdict {
-        let url_denied = urls
-            .iter()
-            .filter_map(|name| tag.get(name))
-            .find_map(|value| self.denied_url(value, base));
-        let denied = url_denied.or_else(|| {
-            srcsets
-                .iter()
-                .filter_map(|name| tag.get(name))
-                .find_map(|value| {
-                    let decoded = decode_attribute(value);
-                    srcset_urls(&decoded).find_map(|u| self.denied_url(u, base))
-                })
-        });
-        match denied {
+        match self.denied_in(tag, base, urls, srcsets) {
             None => Verdict::Keep,
             Some(_) if self.mode == BlockMode::Remove => Verdict::Remove,
             Some(category) => {
@@ -152,15 +160,61 @@ impl Policy<'_> {
         }
     }
 
+    /// A frame: its `src` as any URL, and its `srcdoc` (a whole document in an attribute)
+    /// rewritten like the page itself.
+    fn frame(&self, tag: TagView<'_>, base: &Base) -> Verdict {
+        let denied = self.denied_in(tag, base, &[b"src"], &[]);
+        if denied.is_some() && self.mode == BlockMode::Remove {
+            return Verdict::Remove;
+        }
+        let mut edit = TagEdit::new(tag);
+        let mut changed = false;
+        if let Some(category) = denied {
+            edit.insert_category(self.category_name(category));
+            edit.rename_all(b"src", b"data-consent-");
+            changed = true;
+        }
+        if let Some(srcdoc) = tag.get(b"srcdoc") {
+            let document = decode_attribute(srcdoc);
+            if self.depth >= MAX_SRCDOC_DEPTH {
+                // Too deep to follow: the document is kept out.
+                edit.rename_all(b"srcdoc", b"data-consent-");
+                changed = true;
+            } else {
+                let nested = Policy {
+                    depth: self.depth + 1,
+                    ..*self
+                };
+                let rewritten = super::rewrite_nested(&nested, base, &document);
+                if rewritten != *document {
+                    edit.replace_value(b"srcdoc", escape_attribute(&rewritten));
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            Verdict::Replace(edit.finish())
+        } else {
+            Verdict::Keep
+        }
+    }
+
     fn category_name(&self, index: usize) -> &str {
         self.categories
             .name(index)
             .map_or(UNKNOWN_CATEGORY, |c| c.as_str())
     }
 
-    fn script(&self, tag: TagView<'_>, base: &Base) -> Verdict {
+    /// `classifiable`: an inline script's text can be held and searched for signatures.
+    fn script(
+        &self,
+        tag: TagView<'_>,
+        base: &Base,
+        urls: &[&'static [u8]],
+        classifiable: bool,
+    ) -> Verdict {
         match script_type(tag) {
-            ScriptType::JavaScript => self.live_script(tag, base),
+            ScriptType::JavaScript => self.live_script(tag, base, urls, classifiable),
             ScriptType::Blocked => {
                 let Some(categories) = self.site_categories(tag) else {
                     return Verdict::Keep;
@@ -175,7 +229,7 @@ impl Policy<'_> {
                 };
                 // Judged again as the live script it becomes: a site's label does not let a
                 // tracker of a category the visitor refused through.
-                match self.live_script(view, base) {
+                match self.live_script(view, base, urls, classifiable) {
                     Verdict::Keep => Verdict::Replace(switched_on.bytes),
                     Verdict::Inline { switched_on: _ } => Verdict::Inline {
                         switched_on: Some(switched_on.bytes),
@@ -187,18 +241,36 @@ impl Policy<'_> {
         }
     }
 
-    /// A script that runs as it is.
-    fn live_script(&self, tag: TagView<'_>, base: &Base) -> Verdict {
-        match tag.get(b"src") {
-            Some(src) => match self.denied_url(src, base) {
-                None => Verdict::Keep,
-                Some(_) if self.mode == BlockMode::Remove => Verdict::Remove,
-                Some(category) => {
-                    Verdict::Replace(neutralise_script(tag.bytes, self.category_name(category)))
+    /// A script that runs as it is, loading the first of `urls` it has.
+    fn live_script(
+        &self,
+        tag: TagView<'_>,
+        base: &Base,
+        urls: &[&'static [u8]],
+        classifiable: bool,
+    ) -> Verdict {
+        let mut external = false;
+        for name in urls {
+            let Some(url) = tag.get(name) else {
+                continue;
+            };
+            external = true;
+            if let Some(category) = self.denied_url(url, base) {
+                if self.mode == BlockMode::Remove {
+                    return Verdict::Remove;
                 }
-            },
-            None if self.hold_inline => Verdict::Inline { switched_on: None },
-            None => Verdict::Keep,
+                let neutralised = neutralise_script(tag.bytes, self.category_name(category));
+                return Verdict::Replace(neutralised);
+            }
+        }
+        match (external, self.hold_inline, classifiable) {
+            (false, true, true) => Verdict::Inline { switched_on: None },
+            // Text that cannot be classified, of a visitor who has not allowed everything
+            // signatures find: made inert (the strict side).
+            (false, true, false) => {
+                Verdict::Replace(neutralise_script(tag.bytes, UNKNOWN_CATEGORY))
+            }
+            _ => Verdict::Keep,
         }
     }
 
@@ -259,6 +331,29 @@ fn neutralise_script(tag: &[u8], category: &str) -> Vec<u8> {
     out.extend_from_slice(&insert);
     out.extend_from_slice(&tag[split..]);
     out
+}
+
+/// An element with more attributes than the lexer records: made inert by attributes inserted
+/// right after its name, which win over any later duplicate, unless it already is.
+pub(crate) fn overflowing(element: Element, seen: TagView<'_>) -> Option<Vec<u8>> {
+    let neutralised = seen.attrs.first().is_some_and(|first| {
+        seen.attr_name(first)
+            .eq_ignore_ascii_case(b"data-consent-category")
+    });
+    let blank: &[u8] = match element {
+        Element::Script | Element::SvgScript => return overflowing_script(seen),
+        _ if neutralised => return None,
+        Element::Frame | Element::Embed | Element::Input => b" src=\"about:blank\"",
+        Element::Media => b" src=\"data:,\" poster=\"data:,\"",
+        Element::Img | Element::Source => b" src=\"data:,\" srcset=\"data:,\"",
+        Element::Object => b" data=\"data:,\"",
+        Element::Link => b" href=\"data:,\"",
+        Element::SvgImage => b" href=\"data:,\" xlink:href=\"data:,\"",
+        Element::Base | Element::AnnotationXml | Element::Font => return None,
+    };
+    let mut insert = format!(" data-consent-category=\"{UNKNOWN_CATEGORY}\"").into_bytes();
+    insert.extend_from_slice(blank);
+    Some(insert)
 }
 
 /// A tag too long to read whole (its first bytes are `seen`, with the attributes complete
@@ -331,6 +426,8 @@ fn is_javascript_mime(essence: &[u8]) -> bool {
         b"text/livescript",
         b"text/x-ecmascript",
         b"text/x-javascript",
+        // Partytown runs these in a worker: scripts all the same.
+        b"text/partytown",
     ];
     TYPES.iter().any(|t| t.eq_ignore_ascii_case(essence))
 }
@@ -381,6 +478,8 @@ struct TagEdit<'a> {
 enum Change {
     /// The name gets a prefix (`src` → `data-consent-src`).
     Prefix(&'static [u8]),
+    /// The value is replaced (written double-quoted; already escaped).
+    Value(Vec<u8>),
     /// The name is replaced.
     Rename(&'static [u8]),
     Remove,
@@ -429,6 +528,13 @@ impl<'a> TagEdit<'a> {
         }
     }
 
+    fn replace_value(&mut self, name: &[u8], value: Vec<u8>) {
+        let first = self.matching(name).next();
+        if let Some(i) = first {
+            self.changes.push((i, Change::Value(value)));
+        }
+    }
+
     fn remove_all(&mut self, name: &[u8]) {
         let found: Vec<usize> = self.matching(name).collect();
         self.changes
@@ -472,14 +578,29 @@ impl<'a> TagEdit<'a> {
             let shift =
                 |at: u32, out_len: usize, from: usize| (out_len + (at as usize - from)) as u32;
             if let Some(Change::Remove) = change {
-                // The whitespace before it goes too; the next attribute keeps its own.
+                // The whitespace before it goes too, unless nothing separates it from what
+                // follows (`type="a"src=…`): the name must not run into the next attribute.
                 out.extend_from_slice(before.trim_ascii_end());
                 copied = attr_end.min(bytes.len());
+                let separated = bytes.get(copied).is_none_or(|b| {
+                    matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>')
+                });
+                if !separated {
+                    out.push(b' ');
+                }
                 continue;
             }
             out.extend_from_slice(before);
             match change {
                 Some(Change::Remove) => {}
+                Some(Change::Value(value)) => {
+                    out.extend_from_slice(&bytes[name_start..name_end]);
+                    out.extend_from_slice(b"=\"");
+                    out.extend_from_slice(value);
+                    out.push(b'"');
+                    copied = attr_end.min(bytes.len());
+                    continue;
+                }
                 Some(Change::Prefix(prefix)) => out.extend_from_slice(prefix),
                 Some(Change::Rename(to)) => {
                     let new_name_start = out.len();
@@ -514,6 +635,19 @@ impl<'a> TagEdit<'a> {
         out.extend_from_slice(&bytes[copied.min(bytes.len())..]);
         Rebuilt { bytes: out, attrs }
     }
+}
+
+/// A value for a double-quoted attribute.
+fn escape_attribute(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 16);
+    for b in value {
+        match b {
+            b'&' => out.extend_from_slice(b"&amp;"),
+            b'"' => out.extend_from_slice(b"&quot;"),
+            _ => out.push(*b),
+        }
+    }
+    out
 }
 
 /// Where a start tag's name ends: `<` then name bytes up to whitespace, `/` or `>`.

@@ -121,6 +121,8 @@ enum Pending {
     EntersForeign(Namespace),
     /// An element in foreign content (pushed on the foreign stack unless self-closing).
     Foreign(Option<Element>),
+    /// `<template>`: its content is not part of the document (a `<base>` there does not count).
+    Template,
 }
 
 /// The state after a start tag.
@@ -158,8 +160,8 @@ pub(crate) struct Scanner {
     inline: Option<InlineHold>,
     /// The element being taken out reaches to its end tag.
     removing_content: bool,
-    /// The first `<base href>` was seen: later ones are ignored, as browsers do.
-    base_seen: bool,
+    /// How many `<template>` elements are open.
+    template_depth: usize,
     /// The current tag was already decided (it reached the tag bound).
     decided: bool,
     /// Where the current tag's `<` is in the chunk.
@@ -179,6 +181,8 @@ pub(crate) struct Context<'p> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Seen {
     pub(crate) element: Element,
+    /// `html`, `svg` or `math`: where the scanner placed it.
+    pub(crate) namespace: &'static str,
     /// The tag name, ASCII-lowercased.
     pub(crate) name: Vec<u8>,
     /// Found in a `<noscript>`'s text, read as markup.
@@ -188,12 +192,20 @@ pub(crate) struct Seen {
 }
 
 impl Context<'_> {
-    fn note(&mut self, element: Element, name: &[u8], in_noscript: bool, view: TagView<'_>) {
+    fn note(
+        &mut self,
+        element: Element,
+        namespace: &'static str,
+        name: &[u8],
+        in_noscript: bool,
+        view: TagView<'_>,
+    ) {
         let Some(seen) = self.seen.as_deref_mut() else {
             return;
         };
         seen.push(Seen {
             element,
+            namespace,
             name: name.to_vec(),
             in_noscript,
             attrs: view
@@ -222,14 +234,10 @@ impl Scanner {
             noscript_seen: 0,
             inline: None,
             removing_content: false,
-            base_seen: false,
+            template_depth: 0,
             decided: false,
             tag_start: 0,
         }
-    }
-
-    fn in_foreign(&self) -> bool {
-        !self.foreign.is_empty()
     }
 
     /// Start tags are read as HTML: no foreign element open, or the current one is an
@@ -331,7 +339,10 @@ impl Scanner {
         // A start tag whose name is cut by the end of the chunk may be one the rewriter
         // changes: its bytes so far are held until the name is known.
         let name_pending = self.state == State::TagOpen
-            || (self.state == State::Tag && !self.lexer.end_tag && !self.lexer.name_complete());
+            || (self.state == State::Tag
+                && !self.lexer.end_tag
+                && !self.lexer.name_complete()
+                && self.lexer.name_could_matter());
         if to == chunk.len() && name_pending && !out.holding() {
             out.hold(self.tag_start);
         }
@@ -347,7 +358,8 @@ impl Scanner {
         }
         let next = *buf.get(lt + 1)?;
         if next == b'/' {
-            if !buf.get(lt + 2)?.is_ascii_alphabetic() {
+            // Inside a `<template>`, `</template>` must be seen.
+            if self.template_depth > 0 || !buf.get(lt + 2)?.is_ascii_alphabetic() {
                 return None;
             }
             let rest = buf.get(lt + 3..)?;
@@ -389,7 +401,17 @@ impl Scanner {
         match matched {
             0 if b == b'-' => self.state = State::MarkupOpen(1),
             1 if b == b'-' => self.state = State::Comment(Comment::Start),
-            0 if b == b'[' && self.in_foreign() => self.state = State::MarkupOpen(3),
+            // CDATA only where the current node is foreign; at an integration point an HTML
+            // element may be open inside, where `<![CDATA[` is a bogus comment ending at `>`:
+            // read as such, which is the strict side (less is skipped).
+            0 if b == b'['
+                && self
+                    .foreign
+                    .last()
+                    .is_some_and(|top| top.integration == Integration::None) =>
+            {
+                self.state = State::MarkupOpen(3)
+            }
             m if m >= 3 && CDATA.get(usize::from(m) - 2) == Some(&b) => {
                 self.state = if usize::from(m) - 1 == CDATA.len() {
                     State::Cdata(0)
@@ -526,62 +548,13 @@ fn breaks_out_of_foreign(name: &[u8]) -> bool {
     )
 }
 
-/// HTML end tags that close every element above the one they name, foreign ones included,
-/// when they reach past foreign content.
+/// End tags that leave foreign content whatever is open: `</p>` and `</br>` (the tree builder's
+/// special case). Any other end tag that names no open foreign element leaves the scanner in
+/// foreign content: the browser may have left it (the tag closed an HTML element around the
+/// `<svg>`), but staying is the strict side, since foreign content switches no element to raw
+/// text and every element that loads something is judged in it too.
 fn closes_foreign(name: &[u8]) -> bool {
-    matches!(
-        name,
-        b"address"
-            | b"article"
-            | b"aside"
-            | b"blockquote"
-            | b"body"
-            | b"br"
-            | b"button"
-            | b"caption"
-            | b"center"
-            | b"dd"
-            | b"details"
-            | b"dialog"
-            | b"dir"
-            | b"div"
-            | b"dl"
-            | b"dt"
-            | b"fieldset"
-            | b"figcaption"
-            | b"figure"
-            | b"footer"
-            | b"form"
-            | b"h1"
-            | b"h2"
-            | b"h3"
-            | b"h4"
-            | b"h5"
-            | b"h6"
-            | b"header"
-            | b"hgroup"
-            | b"html"
-            | b"li"
-            | b"listing"
-            | b"main"
-            | b"menu"
-            | b"nav"
-            | b"ol"
-            | b"p"
-            | b"pre"
-            | b"search"
-            | b"section"
-            | b"summary"
-            | b"table"
-            | b"tbody"
-            | b"td"
-            | b"template"
-            | b"tfoot"
-            | b"th"
-            | b"thead"
-            | b"tr"
-            | b"ul"
-    )
+    matches!(name, b"p" | b"br")
 }
 
 /// The element names raw text states end on, as `'static` slices.
@@ -592,7 +565,6 @@ fn raw_text_name(name: &[u8]) -> Option<&'static [u8]> {
         b"iframe" => b"iframe",
         b"noembed" => b"noembed",
         b"noframes" => b"noframes",
-        b"noscript" => b"noscript",
         b"title" => b"title",
         b"textarea" => b"textarea",
         _ => return None,
@@ -613,9 +585,17 @@ impl Scanner {
                     return self.classify_start(name);
                 }
                 let element = match (top.namespace, name) {
-                    (Namespace::Svg, b"script") => Some(Element::SvgScript),
+                    (_, b"script") => Some(Element::SvgScript),
                     (Namespace::Svg, b"image") => Some(Element::SvgImage),
                     (Namespace::Math, b"annotation-xml") => Some(Element::AnnotationXml),
+                    // Foreign elements that load nothing, judged all the same: if the scanner
+                    // misreads where foreign content ends, the browser may see HTML ones.
+                    (_, b"iframe" | b"frame") => Some(Element::Frame),
+                    (_, b"img") => Some(Element::Img),
+                    (_, b"embed") => Some(Element::Embed),
+                    (_, b"object") => Some(Element::Object),
+                    (_, b"link") => Some(Element::Link),
+                    (_, b"source") => Some(Element::Source),
                     _ => None,
                 };
                 return Pending::Foreign(element);
@@ -643,9 +623,10 @@ impl Scanner {
             b"object" => Pending::Judged(Element::Object, After::Data),
             b"link" => Pending::Judged(Element::Link, After::Data),
             b"source" => Pending::Judged(Element::Source, After::Data),
-            b"base" if self.scripting && !self.base_seen => {
-                Pending::Judged(Element::Base, After::Data)
-            }
+            b"input" => Pending::Judged(Element::Input, After::Data),
+            b"video" | b"audio" => Pending::Judged(Element::Media, After::Data),
+            b"base" => Pending::Judged(Element::Base, After::Data),
+            b"template" => Pending::Template,
             b"noscript" if self.scripting => Pending::Switches(After::NoScript),
             b"plaintext" => Pending::Switches(After::Plaintext),
             _ => match raw_text_name(name) {
@@ -691,7 +672,13 @@ impl Scanner {
                     }
                 }
                 Step::Done(end) => self.tag_end(cx, out, end),
-                Step::More => buf.len(),
+                Step::More => {
+                    // A name longer than any that matters is not worth holding.
+                    if out.holding() && !self.lexer.name_could_matter() {
+                        out.release();
+                    }
+                    buf.len()
+                }
             };
         }
         if !out.holding() {
@@ -762,21 +749,23 @@ impl Scanner {
             }
             Pending::Judged(element, after) => {
                 if !self.decided {
-                    self.judge(cx, out, element, after, end);
+                    self.judge(cx, out, element, "html", after, end);
                 }
                 self.enter(after);
             }
             Pending::Foreign(element) => self.foreign_start_tag(cx, out, element, end),
+            Pending::Template => self.template_depth = self.template_depth.saturating_add(1),
         }
         end
     }
 
-    /// Applies the rewriter's verdict on a complete start tag.
+    /// Applies the rewriter's verdict on a complete start tag, of an element in `namespace`.
     fn judge(
         &mut self,
         cx: &mut Context<'_>,
         out: &mut Out<'_>,
         element: Element,
+        namespace: &'static str,
         after: After,
         end: usize,
     ) {
@@ -786,19 +775,23 @@ impl Scanner {
                 bytes: out.held(end),
                 attrs: self.lexer.attrs(),
             };
-            cx.note(element, self.lexer.name(), !self.scripting, view);
+            cx.note(element, namespace, self.lexer.name(), !self.scripting, view);
             if element == Element::Base {
+                // The first `<base href>` of the document counts, in either view of a
+                // `<noscript>` (a base only a browser without scripting sees is taken too: the
+                // strict side), and not one inside a `<template>`.
                 if let Some(href) = view.get(b"href") {
-                    *cx.base = Base::from_href(&super::entities::decode_attribute(href));
-                    self.base_seen = true;
+                    if !cx.base.is_set() && self.template_depth == 0 {
+                        *cx.base = Base::from_href(&super::entities::decode_attribute(href));
+                    }
                 }
                 Verdict::Keep
-            } else if attrs_overflow && element == Element::Script {
-                // More attributes than are recorded: the script may have any of them.
-                match rewrite::overflowing_script(view) {
-                    Some(insert) => {
-                        Verdict::Replace(splice(view.bytes, rewrite::SCRIPT_NAME_END, &insert))
-                    }
+            } else if attrs_overflow {
+                // More attributes than are recorded: the element may have any of them, so it
+                // is made inert by attributes inserted first (the first of duplicates wins).
+                let name_end = 1 + self.lexer.name().len();
+                match rewrite::overflowing(element, view) {
+                    Some(insert) => Verdict::Replace(splice(view.bytes, name_end, &insert)),
                     None => Verdict::Keep,
                 }
             } else {
@@ -870,45 +863,52 @@ impl Scanner {
         let len = self.lexer.name().len();
         name[..len].copy_from_slice(self.lexer.name());
         let name = &name[..len];
-        if let Some(element) = element {
-            let view = TagView {
-                bytes: out.held(end),
-                attrs: self.lexer.attrs(),
-            };
-            cx.note(element, name, !self.scripting, view);
-            match element {
-                Element::Font => {
-                    let breaks_out = [&b"color"[..], b"face", b"size"]
+        match element {
+            Some(Element::Font) => {
+                let view = TagView {
+                    bytes: out.held(end),
+                    attrs: self.lexer.attrs(),
+                };
+                // Past the attribute cap `color` may be unseen: taken as breaking out.
+                let breaks_out = self.lexer.attrs_overflow
+                    || [&b"color"[..], b"face", b"size"]
                         .iter()
                         .any(|a| view.find(a).is_some());
-                    out.release();
-                    if breaks_out {
-                        self.pop_to_integration_point();
-                        return;
-                    }
-                }
-                Element::AnnotationXml => {
-                    let encoding = view.get(b"encoding").map(super::entities::decode_attribute);
-                    if encoding.is_some_and(|e| {
-                        e.eq_ignore_ascii_case(b"text/html")
-                            || e.eq_ignore_ascii_case(b"application/xhtml+xml")
-                    }) {
-                        integration = Integration::Html;
-                    }
-                    out.release();
-                }
-                _ if self.decided => out.release(),
-                _ => {
-                    let policy = Policy {
-                        mode: rewrite::BlockMode::Neutralise,
-                        ..*cx.policy
-                    };
-                    match policy.decide(element, view, cx.base) {
-                        Verdict::Replace(bytes) => out.replace_held(end, &bytes),
-                        _ => out.release(),
-                    }
+                out.release();
+                if breaks_out {
+                    self.pop_to_integration_point();
+                    return;
                 }
             }
+            Some(Element::AnnotationXml) => {
+                let view = TagView {
+                    bytes: out.held(end),
+                    attrs: self.lexer.attrs(),
+                };
+                let encoding = view.get(b"encoding").map(super::entities::decode_attribute);
+                if encoding.is_some_and(|e| {
+                    e.eq_ignore_ascii_case(b"text/html")
+                        || e.eq_ignore_ascii_case(b"application/xhtml+xml")
+                }) {
+                    integration = Integration::Html;
+                }
+                out.release();
+            }
+            Some(element) => {
+                // Judged as in HTML content: whichever namespace the browser puts it in, it
+                // loads nothing the visitor refused. Its content stays foreign markup.
+                let after = After::Data;
+                let namespace = match self.foreign.last().map(|top| top.namespace) {
+                    Some(Namespace::Math) => "math",
+                    _ => "svg",
+                };
+                if self.decided {
+                    out.release();
+                } else {
+                    self.judge(cx, out, element, namespace, after, end);
+                }
+            }
+            None => {}
         }
         if self.lexer.self_closing {
             return;
@@ -933,6 +933,9 @@ impl Scanner {
         if self.removing_content {
             out.end_drop(end);
             self.removing_content = false;
+        }
+        if self.template_depth > 0 && self.lexer.name() == b"template" {
+            self.template_depth -= 1;
         }
         if self.foreign.is_empty() {
             return;
@@ -972,6 +975,7 @@ impl Scanner {
 
     fn reset(&mut self) {
         self.state = State::Data;
+        self.template_depth = 0;
         self.foreign.clear();
         self.inline = None;
         self.removing_content = false;
@@ -1061,7 +1065,18 @@ impl Scanner {
         if budget > 0 {
             let stop = from + budget.min(to - from);
             if stop > from {
-                inner.scan(cx, out, from, stop);
+                // Neutralised, never removed: a removal could run past the `</noscript>`.
+                let policy = Policy {
+                    mode: rewrite::BlockMode::Neutralise,
+                    ..*cx.policy
+                };
+                let mut inner_cx = Context {
+                    policy: &policy,
+                    base: &mut *cx.base,
+                    limits: cx.limits,
+                    seen: cx.seen.as_deref_mut(),
+                };
+                inner.scan(&mut inner_cx, out, from, stop);
             }
             if ends || stop < to || self.noscript_seen + (to - from) >= cx.limits.max_noscript {
                 inner.terminate(out);

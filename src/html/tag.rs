@@ -8,7 +8,7 @@ use memchr::memchr;
 
 /// How many attributes of one tag are recorded. A tag with more is still lexed to its end; the
 /// rewriter treats it as one it cannot fully see (fail closed for scripts).
-pub(crate) const MAX_ATTRS: usize = 32;
+pub(crate) const MAX_ATTRS: usize = 128;
 
 /// Longest tag name kept for comparison; every name the rewriter cares about is shorter.
 const NAME_CAP: usize = 16;
@@ -118,7 +118,7 @@ impl TagLexer {
             name: [0; NAME_CAP],
             name_len: 0,
             record: false,
-            attrs: Vec::with_capacity(MAX_ATTRS),
+            attrs: Vec::with_capacity(16),
             attrs_overflow: false,
             self_closing: false,
             end_tag: false,
@@ -154,6 +154,11 @@ impl TagLexer {
             return b"";
         }
         &self.name[..self.name_len]
+    }
+
+    /// Whether the name read so far is short enough to be one the scanner acts on.
+    pub(crate) fn name_could_matter(&self) -> bool {
+        self.name_len <= NAME_CAP
     }
 
     pub(crate) fn name_complete(&self) -> bool {

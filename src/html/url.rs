@@ -31,12 +31,17 @@ pub(crate) struct Base {
     host: Option<Vec<u8>>,
     /// The base path up to its last `/`.
     dir: Vec<u8>,
+    /// The base's scheme, lowercase: a URL such as `https:x.js` is relative when it matches.
+    scheme: Option<Vec<u8>>,
+    /// A `<base href>` set it: later ones are ignored, as browsers do.
+    set: bool,
 }
 
 impl Base {
     /// A base set by `<base href="…">`.
     pub(crate) fn from_href(href: &[u8]) -> Base {
         let page = Base::default();
+        let scheme = scheme_of(&clean(href)).map(<[u8]>::to_ascii_lowercase);
         match resolve(href, &page) {
             Some(target) => {
                 let dir_len = target
@@ -47,10 +52,19 @@ impl Base {
                 Base {
                     host: (!target.host.is_empty()).then(|| target.host.to_vec()),
                     dir: target.path[..dir_len].to_vec(),
+                    scheme,
+                    set: true,
                 }
             }
-            None => Base::default(),
+            None => Base {
+                set: true,
+                ..Base::default()
+            },
         }
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.set
     }
 }
 
@@ -74,19 +88,32 @@ pub(crate) fn resolve<'a>(value: &'a [u8], base: &'a Base) -> Option<Target<'a>>
     }
 }
 
-fn resolve_clean<'a>(value: &'a [u8], base: &'a Base) -> Option<Target<'a>> {
-    let scheme_end = value
+/// The scheme of an absolute URL (`https` of `https://…`).
+fn scheme_of(value: &[u8]) -> Option<&[u8]> {
+    let n = value
         .iter()
-        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')));
-    if let Some(n) = scheme_end {
-        if n > 0 && value[0].is_ascii_alphabetic() && value[n] == b':' {
-            if !is_special(&value[..n]) {
-                return None;
-            }
-            let after = &value[n + 1..];
-            let slashes = after.iter().take_while(|b| is_slash(**b)).count();
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))?;
+    (n > 0 && value[0].is_ascii_alphabetic() && value[n] == b':').then(|| &value[..n])
+}
+
+fn resolve_clean<'a>(value: &'a [u8], base: &'a Base) -> Option<Target<'a>> {
+    let mut value = value;
+    if let Some(scheme) = scheme_of(value) {
+        if !is_special(scheme) {
+            return None;
+        }
+        let after = &value[scheme.len() + 1..];
+        let slashes = after.iter().take_while(|b| is_slash(**b)).count();
+        // `https:x.js` and `https:/x.js` against an `https:` base are relative, as the URL
+        // parser's "special relative or authority" state reads them.
+        let same_scheme = base
+            .scheme
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(scheme));
+        if slashes >= 2 || !same_scheme {
             return Some(authority(&after[slashes..]));
         }
+        value = after;
     }
     if value.len() >= 2 && is_slash(value[0]) && is_slash(value[1]) {
         return Some(authority(&value[2..]));
@@ -167,22 +194,59 @@ fn authority(rest: &[u8]) -> Target<'_> {
     }
 }
 
-/// The path part of what follows the authority (or of a relative URL), `\` as `/`.
+/// The path part of what follows the authority (or of a relative URL): `\` as `/`, and dot
+/// segments (`.`, `..`, `%2e`) resolved as the URL parser resolves them, so that `/a/../tr`
+/// is matched as `/tr`.
 fn path_of(rest: &[u8]) -> Cow<'_, [u8]> {
     let end = rest
         .iter()
         .position(|b| matches!(b, b'?' | b'#'))
         .unwrap_or(rest.len());
     let path = &rest[..end];
-    if path.contains(&b'\\') {
-        Cow::Owned(
-            path.iter()
-                .map(|b| if *b == b'\\' { b'/' } else { *b })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(path)
+    let dotted = path.first() == Some(&b'.')
+        || path.windows(2).any(|w| w == b"/." || w == b"\\.")
+        || path.windows(3).any(|w| w.eq_ignore_ascii_case(b"%2e"));
+    if !dotted && !path.contains(&b'\\') {
+        return Cow::Borrowed(path);
     }
+    let slashed: Vec<u8> = path
+        .iter()
+        .map(|b| if *b == b'\\' { b'/' } else { *b })
+        .collect();
+    if !dotted {
+        return Cow::Owned(slashed);
+    }
+    let absolute = slashed.first() == Some(&b'/');
+    let parts: Vec<&[u8]> = slashed.split(|b| *b == b'/').collect();
+    let last = parts.len().saturating_sub(1);
+    let mut segments: Vec<&[u8]> = Vec::new();
+    let mut trailing_slash = false;
+    for (i, segment) in parts.iter().enumerate() {
+        if i == 0 && absolute {
+            continue;
+        }
+        let lower = segment.to_ascii_lowercase();
+        match lower.as_slice() {
+            b"." | b"%2e" => trailing_slash = i == last,
+            b".." | b".%2e" | b"%2e." | b"%2e%2e" => {
+                segments.pop();
+                trailing_slash = i == last;
+            }
+            _ => {
+                segments.push(segment);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(slashed.len());
+    for segment in &segments {
+        out.push(b'/');
+        out.extend_from_slice(segment);
+    }
+    if trailing_slash || out.is_empty() {
+        out.push(b'/');
+    }
+    Cow::Owned(out)
 }
 
 fn percent_decode(input: &[u8]) -> Vec<u8> {
@@ -241,6 +305,20 @@ mod tests {
         assert_eq!(host_path("/local/a.js"), hp("", "/local/a.js"));
         assert_eq!(host_path("a.js"), hp("", "/a.js"));
         assert_eq!(host_path("https://x.test"), hp("x.test", ""));
+        for dotted in [
+            "https://www.facebook.com/a/../tr?id=1",
+            "https://www.facebook.com/a/%2E%2e/tr",
+            "https://www.facebook.com/./tr",
+            "https://www.facebook.com/../../tr",
+            "https://www.facebook.com\\a\\..\\tr",
+        ] {
+            assert_eq!(host_path(dotted), hp("www.facebook.com", "/tr"), "{dotted}");
+        }
+        assert_eq!(host_path("https://x.test/a/b/.."), hp("x.test", "/a/"));
+        assert_eq!(
+            host_path("https://x.test/a.b/c..d"),
+            hp("x.test", "/a.b/c..d")
+        );
     }
 
     #[test]
@@ -251,5 +329,18 @@ mod tests {
         assert_eq!(&*target.path, b"/lib/t.js");
         let target = resolve(b"/x.js", &base).unwrap();
         assert_eq!(&*target.path, b"/x.js");
+        // Same scheme as the base, without `//`: relative.
+        let target = resolve(b"https:en_US/x.js", &base).unwrap();
+        assert_eq!(
+            (&*target.host, &*target.path),
+            (&b"cdn.tracker.test"[..], &b"/lib/en_US/x.js"[..])
+        );
+        let target = resolve(b"HTTPS:/x.js", &base).unwrap();
+        assert_eq!(
+            (&*target.host, &*target.path),
+            (&b"cdn.tracker.test"[..], &b"/x.js"[..])
+        );
+        let target = resolve(b"http:x.test/a.js", &base).unwrap();
+        assert_eq!(&*target.host, b"x.test", "another scheme: an authority");
     }
 }
