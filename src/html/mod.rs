@@ -109,11 +109,9 @@ impl Rewriter {
             limits: rules.limits(),
             depth: 0,
         };
-        let limits = rules.limits();
         let mut cx = Context {
             policy: &policy,
             base: &mut self.base,
-            limits: &limits,
             seen,
         };
         let mut out = Out::new(chunk, &mut self.carry, &mut self.output);
@@ -229,7 +227,6 @@ pub(crate) fn rewrite_nested(policy: &Policy<'_>, base: &Base, document: &[u8]) 
     let mut cx = Context {
         policy,
         base: &mut base,
-        limits: &policy.limits,
         seen: None,
     };
     let mut out = Out::new(&chunk, &mut carry, &mut pieces);

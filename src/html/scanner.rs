@@ -7,7 +7,6 @@
 
 use memchr::{memchr, memchr2};
 
-use super::Limits;
 use super::output::Out;
 use super::rewrite::{self, Element, Policy, Verdict};
 use super::tag::{self, Step, TagLexer, TagView};
@@ -172,7 +171,6 @@ pub(crate) struct Scanner {
 pub(crate) struct Context<'p> {
     pub(crate) policy: &'p Policy<'p>,
     pub(crate) base: &'p mut Base,
-    pub(crate) limits: &'p Limits,
     /// Where judged elements are listed, when someone asks (tests and audits).
     pub(crate) seen: Option<&'p mut Vec<Seen>>,
 }
@@ -689,7 +687,7 @@ impl Scanner {
         }
         // A held tag is read no further than the tag bound: past it, it is decided on what
         // was seen, at the same byte however the body is cut into chunks.
-        let room = cx.limits.max_tag.saturating_sub(out.held_len(i));
+        let room = cx.policy.limits.max_tag.saturating_sub(out.held_len(i));
         let stop = i.saturating_add(room).min(buf.len());
         match self.lexer.run(&buf[..stop], i) {
             Step::Done(end) | Step::NameDone { at: end, .. } => self.tag_end(cx, out, end),
@@ -1061,7 +1059,11 @@ impl Scanner {
         let Some(mut inner) = self.noscript.take() else {
             return;
         };
-        let budget = cx.limits.max_noscript.saturating_sub(self.noscript_seen);
+        let budget = cx
+            .policy
+            .limits
+            .max_noscript
+            .saturating_sub(self.noscript_seen);
         if budget > 0 {
             let stop = from + budget.min(to - from);
             if stop > from {
@@ -1073,12 +1075,14 @@ impl Scanner {
                 let mut inner_cx = Context {
                     policy: &policy,
                     base: &mut *cx.base,
-                    limits: cx.limits,
                     seen: cx.seen.as_deref_mut(),
                 };
                 inner.scan(&mut inner_cx, out, from, stop);
             }
-            if ends || stop < to || self.noscript_seen + (to - from) >= cx.limits.max_noscript {
+            if ends
+                || stop < to
+                || self.noscript_seen + (to - from) >= cx.policy.limits.max_noscript
+            {
                 inner.terminate(out);
             }
         }
@@ -1156,22 +1160,23 @@ impl Scanner {
                     st = Script::Data;
                     continue;
                 }
-                Script::Escaped => match memchr2(b'-', b'<', &buf[i..]) {
-                    Some(n) => {
-                        let hit = buf[i + n];
-                        i += n + 1;
-                        st = if hit == b'-' {
-                            Script::EscapedDash
-                        } else {
-                            Script::EscapedLt
-                        };
-                        continue;
+                Script::Escaped | Script::DoubleEscaped => {
+                    // Only a `-` (towards `-->`) or a `<` (towards a tag name) matters here.
+                    match memchr2(b'-', b'<', &buf[i..]) {
+                        Some(n) => {
+                            let dash = buf[i + n] == b'-';
+                            i += n + 1;
+                            st = match (st == Script::DoubleEscaped, dash) {
+                                (false, true) => Script::EscapedDash,
+                                (false, false) => Script::EscapedLt,
+                                (true, true) => Script::DoubleEscapedDash,
+                                (true, false) => Script::DoubleEscapedLt,
+                            };
+                        }
+                        None => i = buf.len(),
                     }
-                    None => {
-                        i = buf.len();
-                        continue;
-                    }
-                },
+                    continue;
+                }
                 Script::EscapedDash | Script::EscapedDashDash => match b {
                     b'-' => Script::EscapedDashDash,
                     b'<' => Script::EscapedLt,
@@ -1216,22 +1221,6 @@ impl Scanner {
                         continue;
                     }
                 }
-                Script::DoubleEscaped => match memchr2(b'-', b'<', &buf[i..]) {
-                    Some(n) => {
-                        let hit = buf[i + n];
-                        i += n + 1;
-                        st = if hit == b'-' {
-                            Script::DoubleEscapedDash
-                        } else {
-                            Script::DoubleEscapedLt
-                        };
-                        continue;
-                    }
-                    None => {
-                        i = buf.len();
-                        continue;
-                    }
-                },
                 Script::DoubleEscapedDash | Script::DoubleEscapedDashDash => match b {
                     b'-' => Script::DoubleEscapedDashDash,
                     b'<' => Script::DoubleEscapedLt,
@@ -1283,7 +1272,7 @@ impl Scanner {
         let Some(hold) = &self.inline else {
             return;
         };
-        let limit = cx.limits.max_script;
+        let limit = cx.policy.limits.max_script;
         let held_to = out.held_len(to);
         let over = held_to > limit;
         let within = if over {

@@ -690,3 +690,17 @@ mod review {
         assert!(out + 64 >= input.len(), "output keeps up with input: {out}");
     }
 }
+
+#[test]
+fn a_tag_cut_off_by_the_end_of_the_body_passes_as_it_is() {
+    // Browsers drop a tag the document ends inside: nothing loads.
+    for cut in [
+        r#"<p>x</p><script src="https://connect.facebook.net/en_US/fbevents.js""#,
+        r#"<p>x</p><img src="https://www.facebook.com/tr?id=1"#,
+        "<p>x</p><iframe",
+        "<p>x</p><",
+        "<p>x</p><!-- <script src=x>",
+    ] {
+        assert_eq!(rewrite(cut, &[]), cut);
+    }
+}
