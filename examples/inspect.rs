@@ -2,7 +2,15 @@
 //!
 //! ```text
 //! cargo run --example inspect -- html [--consent none|all|CAT,CAT] [--base-url URL] [FILE]
+//! cargo run --example inspect -- cookie [--config FILE] NAME...        (or names on stdin)
+//! cargo run --example inspect -- set-cookie [--config FILE] [--consent none|all|CAT,CAT]
+//! cargo run --example inspect -- catalog
 //! ```
+//!
+//! `cookie` prints `NAME<TAB>CATEGORY<TAB>SERVICE` per name (`unknown` and `-` when no rule
+//! knows it). `set-cookie` reads one `Set-Cookie` value per line and prints `keep<TAB>VALUE` or
+//! `strip<TAB>VALUE`, as the layer decides for a page view of a visitor with that consent.
+//! `catalog` prints the built-in catalog as the Markdown table `CATALOG.md` holds.
 //!
 //! `html` prints the page (FILE, or standard input) as a visitor with that consent receives it
 //! through a layer with the default configuration. The page really goes through the layer: the
@@ -20,9 +28,12 @@ use http::header::{CONTENT_TYPE, COOKIE, HOST, ORIGIN, SET_COOKIE};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, ServiceExt, service_fn};
-use tower_consent::{ConsentLayer, NoopSink};
+use tower_consent::{ConsentConfig, ConsentLayer, NoopSink};
 
-const USAGE: &str = "usage: inspect html [--consent none|all|CAT,CAT] [--base-url URL] [FILE]";
+const USAGE: &str = "usage: inspect html [--consent none|all|CAT,CAT] [--base-url URL] [FILE]
+       inspect cookie [--config FILE] NAME...
+       inspect set-cookie [--config FILE] [--consent none|all|CAT,CAT]
+       inspect catalog";
 
 enum Consent {
     Undecided,
@@ -174,6 +185,126 @@ async fn html(args: HtmlArgs) -> Result<Vec<u8>, String> {
     Ok(body.to_bytes().to_vec())
 }
 
+/// `--config FILE` and `--consent …` of the rule commands, and what is left.
+struct RuleArgs {
+    layer: ConsentLayer,
+    consent: Consent,
+    rest: Vec<String>,
+}
+
+fn parse_rule_args(args: &[String]) -> Result<RuleArgs, String> {
+    let mut config = None;
+    let mut consent = Consent::Undecided;
+    let mut rest = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" => config = Some(args.next().ok_or("--config needs a file")?.clone()),
+            "--consent" => {
+                consent = match args.next().ok_or("--consent needs a value")?.as_str() {
+                    "none" => Consent::Undecided,
+                    "all" => Consent::All,
+                    list => Consent::Only(list.split(',').map(|c| c.trim().to_string()).collect()),
+                }
+            }
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
+            other => rest.push(other.to_string()),
+        }
+    }
+    let config = match config {
+        Some(path) => ConsentConfig::from_file(&path).map_err(|e| e.to_string())?,
+        None => ConsentConfig::default(),
+    };
+    let layer = ConsentLayer::builder_from(config)
+        .sink(NoopSink)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(RuleArgs {
+        layer,
+        consent,
+        rest,
+    })
+}
+
+/// The names given as arguments, or one per line on standard input.
+fn names(rest: Vec<String>) -> Result<Vec<String>, String> {
+    if !rest.is_empty() {
+        return Ok(rest);
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("standard input: {e}"))?;
+    Ok(input
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
+}
+
+fn cookie(args: RuleArgs) -> Result<Vec<u8>, String> {
+    if args.rest.is_empty() && !matches!(args.consent, Consent::Undecided) {
+        return Err("cookie takes no --consent".into());
+    }
+    let mut out = String::new();
+    for name in names(args.rest)? {
+        let (category, service) = match args.layer.classify_cookie(&name) {
+            Some(class) => (class.category, class.service.unwrap_or("-")),
+            None => ("unknown", "-"),
+        };
+        out.push_str(&format!("{name}\t{category}\t{service}\n"));
+    }
+    Ok(out.into_bytes())
+}
+
+/// Each `Set-Cookie` value goes through the layer on a page of its own (a page view, so the
+/// layer judges it as it would on the site), and is kept if the response still carries it.
+async fn set_cookie(args: RuleArgs) -> Result<Vec<u8>, String> {
+    if !args.rest.is_empty() {
+        return Err("set-cookie reads its values from standard input".into());
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("standard input: {e}"))?;
+    let base = Uri::from_static("https://www.example.com/");
+    let cookie = consent_cookie(&args.layer, &args.consent, &base).await?;
+    let mut out = String::new();
+    for line in input.lines().filter(|l| !l.trim().is_empty()) {
+        let value = http::HeaderValue::from_str(line)
+            .map_err(|_| format!("not a header value: {line:?}"))?;
+        let sent = value.clone();
+        let site = args.layer.layer(service_fn(move |_: Request<Full<Bytes>>| {
+            let sent = sent.clone();
+            async move {
+                let mut response = Response::new(Full::new(Bytes::new()));
+                response.headers_mut().append(SET_COOKIE, sent);
+                Ok::<_, Infallible>(response)
+            }
+        }));
+        let mut request = Request::get("/")
+            .header(HOST, "www.example.com")
+            .header("sec-fetch-dest", "document");
+        if let Some(cookie) = &cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        let request = request
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let Ok(response) = site.oneshot(request).await;
+        let kept = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .any(|v| *v == value);
+        out.push_str(if kept { "keep\t" } else { "strip\t" });
+        out.push_str(line);
+        out.push('\n');
+    }
+    Ok(out.into_bytes())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -182,6 +313,15 @@ async fn main() -> ExitCode {
             Ok(parsed) => html(parsed).await,
             Err(e) => Err(format!("{e}\n{USAGE}")),
         },
+        Some("cookie") => match parse_rule_args(&args[1..]) {
+            Ok(parsed) => cookie(parsed),
+            Err(e) => Err(e),
+        },
+        Some("set-cookie") => match parse_rule_args(&args[1..]) {
+            Ok(parsed) => set_cookie(parsed).await,
+            Err(e) => Err(e),
+        },
+        Some("catalog") if args.len() == 1 => Ok(tower_consent::catalog_markdown().into_bytes()),
         _ => Err(USAGE.to_string()),
     };
     match result {

@@ -67,6 +67,102 @@ pub struct ConsentConfig {
     pub html: HtmlConfig,
 }
 
+/// A configuration file that could not be loaded: [`ConsentConfig::from_file`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigFileError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid configuration.
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key, dotted from the top (`cookie.max_age_secs`; `.` for the whole file).
+        field: String,
+        /// What was wrong and what was expected, with the line and column.
+        message: String,
+    },
+    /// A `.toml` file, and the `toml` feature is off.
+    #[error("{path}: reading TOML needs the `toml` feature of tower-consent")]
+    TomlNotEnabled {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+impl ConsentConfig {
+    /// Reads a configuration file: TOML when its name ends in `.toml` (with the `toml`
+    /// feature), JSON otherwise. Errors name the file, the key and what was expected.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join("tower-consent-doc.json");
+    /// std::fs::write(&path, r#"{"cookie": {"max_age_secs": "long"}}"#).unwrap();
+    /// let error = tower_consent::ConsentConfig::from_file(&path).unwrap_err();
+    /// assert!(error.to_string().contains("cookie.max_age_secs: invalid type: string \"long\", expected u64"));
+    /// ```
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, ConfigFileError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let toml = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+        if toml {
+            Self::from_toml(&text, path)
+        } else {
+            Self::from_json(&text, path)
+        }
+    }
+
+    fn from_json(text: &str, path: &std::path::Path) -> Result<Self, ConfigFileError> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let config: Self = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|e| invalid(path, e.path().to_string(), e.inner().to_string()))?;
+        deserializer
+            .end()
+            .map_err(|e| invalid(path, ".".into(), e.to_string()))?;
+        Ok(config)
+    }
+
+    #[cfg(feature = "toml")]
+    fn from_toml(text: &str, path: &std::path::Path) -> Result<Self, ConfigFileError> {
+        let deserializer = toml::Deserializer::parse(text)
+            .map_err(|e| invalid(path, ".".into(), e.to_string().trim_end().to_string()))?;
+        serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            invalid(
+                path,
+                e.path().to_string(),
+                e.inner().to_string().trim_end().to_string(),
+            )
+        })
+    }
+
+    #[cfg(not(feature = "toml"))]
+    fn from_toml(_text: &str, path: &std::path::Path) -> Result<Self, ConfigFileError> {
+        Err(ConfigFileError::TomlNotEnabled {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+fn invalid(path: &std::path::Path, field: String, message: String) -> ConfigFileError {
+    ConfigFileError::Invalid {
+        path: path.to_path_buf(),
+        field,
+        message,
+    }
+}
+
 /// The HTML rewriter: whether it runs, how it blocks, and how much it may hold back.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -654,17 +750,15 @@ impl Settings {
             .cookies
             .iter()
             .map(|d| {
-                let bare = d.name.strip_suffix('*').unwrap_or(&d.name);
-                if bare.is_empty() || !is_cookie_name(bare) {
-                    return Err(ConfigError::InvalidDeclaredCookie(d.name.clone()));
-                }
+                let pattern = NamePattern::parse(&d.name)
+                    .map_err(|_| ConfigError::InvalidDeclaredCookie(d.name.clone()))?;
                 Ok(CookieRule {
-                    pattern: NamePattern::parse(&d.name),
+                    pattern,
                     category: d.category.as_str().into(),
                     service: d.service.as_deref().map(Into::into),
                 })
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, ConfigError>>()?;
         let catalog = Catalog::compile(&site_rules, &built_in_rules(), &categories, &cookie.name)
             .map_err(|e| ConfigError::UnknownCategory {
             setting: format!("cookies ({:?})", e.pattern),

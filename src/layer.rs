@@ -83,6 +83,27 @@ impl ConsentLayer {
         Ok(HtmlRewriter::new(self.settings.clone(), set))
     }
 
+    /// What the layer's rules (the site's, then the built-in catalog) say about a cookie
+    /// name: its category and service. `None` when no rule knows the name (what then happens
+    /// to it is the `unknown_cookies` policy's call).
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().cookie("theme", "preferences").build()?;
+    /// let ga = layer.classify_cookie("_ga_ABC123").unwrap();
+    /// assert_eq!((ga.category, ga.service), ("analytics", Some("Google Analytics")));
+    /// assert_eq!(layer.classify_cookie("theme").unwrap().category, "preferences");
+    /// assert!(layer.classify_cookie("basket").is_none());
+    /// # Ok::<(), tower_consent::ConfigError>(())
+    /// ```
+    pub fn classify_cookie(&self, name: &str) -> Option<CookieClass<'_>> {
+        let found = self.settings.catalog.classify(name.as_bytes())?;
+        let category = self.settings.categories().name(found.category)?.as_str();
+        Some(CookieClass {
+            category,
+            service: found.service,
+        })
+    }
+
     pub(crate) fn from_settings(settings: Arc<Settings>) -> Self {
         ConsentLayer { settings }
     }
@@ -96,6 +117,22 @@ impl ConsentLayer {
     pub(crate) fn shared_settings(&self) -> Arc<Settings> {
         self.settings.clone()
     }
+}
+
+/// What the layer's rules say about a cookie: see [`ConsentLayer::classify_cookie`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CookieClass<'a> {
+    /// The category: `necessary`, `preferences`, `analytics`, `marketing` or the site's own.
+    pub category: &'a str,
+    /// The service the cookie belongs to, when a rule names one.
+    pub service: Option<&'a str>,
+}
+
+/// The built-in catalog as a Markdown table: the services, what they are for, and the cookie
+/// names, hosts and inline-script signatures the layer knows them by. `CATALOG.md` holds it.
+pub fn catalog_markdown() -> String {
+    crate::catalog::data::markdown()
 }
 
 impl<S> Layer<S> for ConsentLayer {

@@ -23,14 +23,14 @@ mod time;
 
 pub use body::ConsentBody;
 pub use config::{
-    ConfigError, ConsentConfig, ConsentLayerBuilder, CookieConfig, CookieDeclaration,
-    DEFAULT_MAX_AGE, EndpointConfig, HtmlConfig, UnknownCookies,
+    ConfigError, ConfigFileError, ConsentConfig, ConsentLayerBuilder, CookieConfig,
+    CookieDeclaration, DEFAULT_MAX_AGE, EndpointConfig, HtmlConfig, UnknownCookies,
 };
 pub use consent::{Category, Consent, ConsentId, InvalidCategoryName, MAX_CATEGORIES};
 #[cfg(feature = "axum")]
 pub use extract::MissingConsent;
 pub use future::ResponseFuture;
 pub use html::{BlockMode, HtmlRewriter};
-pub use layer::ConsentLayer;
+pub use layer::{ConsentLayer, CookieClass, catalog_markdown};
 pub use service::ConsentService;
 pub use sink::{Action, ConsentRecord, ConsentSink, JsonLinesSink, NoopSink, SinkError};

@@ -108,3 +108,152 @@ fn html_reads_standard_input_and_reports_bad_arguments() {
     assert_eq!(usage.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&usage.stderr).contains("usage: inspect html"));
 }
+
+fn inspect_with_input(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(inspect_binary())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn cookie_prints_name_category_and_service() {
+    let out = inspect(&[
+        "cookie",
+        "_ga",
+        "_pk_id.1.abcd",
+        "_gateway_session",
+        "basket",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "_ga\tanalytics\tGoogle Analytics\n\
+         _pk_id.1.abcd\tanalytics\tMatomo\n\
+         _gateway_session\tnecessary\tWeb framework sessions\n\
+         basket\tunknown\t-\n"
+    );
+    // One name per line on standard input, and the site's own rules from a configuration file.
+    let dir = std::env::temp_dir().join(format!("tower-consent-inspect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("consent.json");
+    std::fs::write(
+        &config,
+        r#"{"cookies": [{"name": "basket", "category": "necessary"}, {"name": "_ga", "category": "preferences", "service": "Our own"}]}"#,
+    )
+    .unwrap();
+    let out = inspect_with_input(
+        &["cookie", "--config", config.to_str().unwrap()],
+        "basket\n_ga\n\n",
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "basket\tnecessary\t-\n_ga\tpreferences\tOur own\n"
+    );
+}
+
+#[test]
+fn set_cookie_prints_what_the_layer_keeps() {
+    let input = "_fbp=fb.1.2; Path=/\n_ga=GA1.1; Path=/\n_fbp=; Max-Age=0\ntheme=dark\n";
+    let none = inspect_with_input(&["set-cookie", "--consent", "none"], input);
+    assert!(
+        none.status.success(),
+        "{}",
+        String::from_utf8_lossy(&none.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(none.stdout).unwrap(),
+        "strip\t_fbp=fb.1.2; Path=/\nstrip\t_ga=GA1.1; Path=/\nkeep\t_fbp=; Max-Age=0\nkeep\ttheme=dark\n"
+    );
+    let analytics = inspect_with_input(&["set-cookie", "--consent", "analytics"], input);
+    assert_eq!(
+        String::from_utf8(analytics.stdout).unwrap(),
+        "strip\t_fbp=fb.1.2; Path=/\nkeep\t_ga=GA1.1; Path=/\nkeep\t_fbp=; Max-Age=0\nkeep\ttheme=dark\n"
+    );
+    let all = inspect_with_input(&["set-cookie", "--consent", "all"], input);
+    assert!(
+        String::from_utf8(all.stdout)
+            .unwrap()
+            .lines()
+            .all(|l| l.starts_with("keep\t"))
+    );
+}
+
+#[test]
+fn catalog_prints_catalog_md() {
+    let out = inspect(&["catalog"]);
+    assert!(out.status.success());
+    let on_disk = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("CATALOG.md")).unwrap();
+    assert!(
+        out.stdout == on_disk,
+        "CATALOG.md differs from `inspect catalog`"
+    );
+}
+
+#[test]
+fn configuration_errors_name_the_file_the_field_and_what_was_expected() {
+    let dir = std::env::temp_dir().join(format!("tower-consent-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            "bad-type.json",
+            r#"{"cookie": {"max_age_secs": "long"}}"#,
+            "cookie.max_age_secs: invalid type: string \"long\", expected u64",
+        ),
+        (
+            "unknown.json",
+            r#"{"cookie": {"nmae": "x"}}"#,
+            "cookie.nmae: unknown field `nmae`, expected one of `name`",
+        ),
+        (
+            "syntax.json",
+            r#"{"categories": ["a",]}"#,
+            "categories: trailing comma",
+        ),
+        (
+            "bad-type.toml",
+            "[cookie]\nmax_age_secs = \"long\"\n",
+            "cookie.max_age_secs: TOML parse error at line 2, column 16",
+        ),
+        (
+            "bad-type2.toml",
+            "[cookie]\nmax_age_secs = \"long\"\n",
+            "invalid type: string \"long\", expected u64",
+        ),
+        (
+            "unknown.toml",
+            "policy_revison = 2\n",
+            "unknown field `policy_revison`, expected one of",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let error = tower_consent::ConsentConfig::from_file(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with(&path.display().to_string()), "{error}");
+        assert!(error.contains(expected), "{name}: {error}");
+    }
+    let missing = tower_consent::ConsentConfig::from_file(dir.join("missing.json")).unwrap_err();
+    assert!(missing.to_string().contains("missing.json: "), "{missing}");
+    let out = inspect(&[
+        "cookie",
+        "--config",
+        dir.join("unknown.json").to_str().unwrap(),
+        "_ga",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field `nmae`"));
+}

@@ -8,10 +8,13 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, StartKind};
 
 use crate::consent::Categories;
 
+pub(crate) mod data;
 pub(crate) mod trackers;
 
 /// How a rule matches a cookie name.
@@ -19,6 +22,31 @@ pub(crate) mod trackers;
 pub(crate) enum NamePattern {
     Exact(Box<str>),
     Prefix(Box<str>),
+    /// Literal parts and placeholders (`_pk_id.<site>.<hash>`), starting with a literal.
+    Pattern(Box<[Segment]>),
+}
+
+/// A part of a cookie-name pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Segment {
+    Literal(Box<[u8]>),
+    /// One or more characters of a cookie name.
+    Any,
+}
+
+/// A cookie-name pattern that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PatternError {
+    #[error("empty name")]
+    Empty,
+    #[error("a `<placeholder>` is not closed, or is empty")]
+    Placeholder,
+    #[error("a pattern must start with a literal part")]
+    LeadingPlaceholder,
+    #[error("`*` may only end a prefix")]
+    Star,
+    #[error("{0:?} is not allowed in a cookie name")]
+    Character(char),
 }
 
 /// A cookie rule before compilation: the category is still a name.
@@ -37,50 +65,114 @@ pub(crate) struct Classification<'a> {
     pub(crate) service: Option<&'a str>,
 }
 
-/// The built-in tracker cookies: `(pattern, category, service)`. A prefix ends in `*`.
-///
-/// Deliberately short for now: the broad catalog is its own piece of work. Prefixes are kept
-/// long enough that look-alikes (`_gateway_session`, `_gallery`) are not caught.
-const BUILT_IN: &[(&str, &str, &str)] = &[
-    ("_ga", "analytics", "Google Analytics"),
-    ("_ga_*", "analytics", "Google Analytics"),
-    ("_gid", "analytics", "Google Analytics"),
-    ("_gat", "analytics", "Google Analytics"),
-    ("_gat_*", "analytics", "Google Analytics"),
-    ("_gcl_*", "marketing", "Google Ads"),
-    ("IDE", "marketing", "Google Ads (DoubleClick)"),
-    ("_fbp", "marketing", "Meta Pixel"),
-    ("_fbc", "marketing", "Meta Pixel"),
-    ("_hjid", "analytics", "Hotjar"),
-    ("_hjSessionUser_*", "analytics", "Hotjar"),
-    ("_hjSession_*", "analytics", "Hotjar"),
-    ("_clck", "analytics", "Microsoft Clarity"),
-    ("_clsk", "analytics", "Microsoft Clarity"),
-    ("_uetsid", "marketing", "Microsoft Advertising (Bing UET)"),
-    ("_uetvid", "marketing", "Microsoft Advertising (Bing UET)"),
-    ("li_fat_id", "marketing", "LinkedIn Insight"),
-    ("_ttp", "marketing", "TikTok Pixel"),
-    ("_pk_id.*", "analytics", "Matomo"),
-    ("_pk_ses.*", "analytics", "Matomo"),
-];
-
+/// The built-in cookie rules, from the catalog's data file.
 pub(crate) fn built_in_rules() -> Vec<CookieRule> {
-    BUILT_IN
+    data::built_in()
         .iter()
-        .map(|(pattern, category, service)| CookieRule {
-            pattern: NamePattern::parse(pattern),
-            category: (*category).into(),
-            service: Some((*service).into()),
+        .flat_map(|entry| {
+            entry.cookies.iter().filter_map(move |cookie| {
+                let pattern = NamePattern::parse(cookie).ok()?;
+                Some(CookieRule {
+                    pattern,
+                    category: entry.category.as_str().into(),
+                    service: Some(entry.service.as_str().into()),
+                })
+            })
         })
         .collect()
 }
 
 impl NamePattern {
-    /// `name` for an exact name, `prefix*` for a prefix.
-    pub(crate) fn parse(pattern: &str) -> Self {
-        match pattern.strip_suffix('*') {
-            Some(prefix) => NamePattern::Prefix(prefix.into()),
-            None => NamePattern::Exact(pattern.into()),
+    /// `name` for an exact name, `prefix*` for a prefix, `lit<placeholder>lit…` for a pattern
+    /// (a placeholder stands for one or more characters).
+    pub(crate) fn parse(pattern: &str) -> Result<Self, PatternError> {
+        let (body, prefix) = match pattern.strip_suffix('*') {
+            Some(prefix) => (prefix, true),
+            None => (pattern, false),
+        };
+        if body.is_empty() {
+            return Err(PatternError::Empty);
+        }
+        if body.contains('*') {
+            return Err(PatternError::Star);
+        }
+        let mut segments = Vec::new();
+        let mut rest = body;
+        while !rest.is_empty() {
+            match rest.find('<') {
+                Some(0) => {
+                    let close = rest.find('>').ok_or(PatternError::Placeholder)?;
+                    if close == 1 {
+                        return Err(PatternError::Placeholder);
+                    }
+                    segments.push(Segment::Any);
+                    rest = &rest[close + 1..];
+                }
+                found => {
+                    let end = found.unwrap_or(rest.len());
+                    let literal = &rest[..end];
+                    if let Some(bad) = literal
+                        .chars()
+                        .find(|c| !c.is_ascii() || !crate::cookies::is_cookie_name(&[*c as u8]))
+                    {
+                        return Err(PatternError::Character(bad));
+                    }
+                    segments.push(Segment::Literal(literal.as_bytes().into()));
+                    rest = &rest[end..];
+                }
+            }
+        }
+        match segments.as_slice() {
+            [Segment::Literal(literal)] => {
+                let text = String::from_utf8_lossy(literal)
+                    .into_owned()
+                    .into_boxed_str();
+                Ok(if prefix {
+                    NamePattern::Prefix(text)
+                } else {
+                    NamePattern::Exact(text)
+                })
+            }
+            [Segment::Any, ..] => Err(PatternError::LeadingPlaceholder),
+            _ if prefix => Err(PatternError::Star),
+            _ => Ok(NamePattern::Pattern(segments.into_boxed_slice())),
+        }
+    }
+
+    /// The literal text every name the rule matches starts with.
+    pub(crate) fn literal_prefix(&self) -> &[u8] {
+        match self {
+            NamePattern::Exact(name) | NamePattern::Prefix(name) => name.as_bytes(),
+            NamePattern::Pattern(segments) => match segments.first() {
+                Some(Segment::Literal(literal)) => literal,
+                _ => b"",
+            },
+        }
+    }
+}
+
+/// Whether `name` matches the pattern's segments (placeholders take one or more characters).
+/// A placeholder followed by a literal tries only the places where that literal occurs.
+fn matches_segments(segments: &[Segment], name: &[u8]) -> bool {
+    match segments {
+        [] => name.is_empty(),
+        [Segment::Literal(literal), rest @ ..] => {
+            name.starts_with(literal) && matches_segments(rest, &name[literal.len()..])
+        }
+        [Segment::Any] => !name.is_empty(),
+        [Segment::Any, Segment::Literal(literal)] => {
+            name.len() > literal.len() && name.ends_with(literal)
+        }
+        [Segment::Any, Segment::Literal(literal), ..] => {
+            let Some(tail) = name.get(1..) else {
+                return false;
+            };
+            memchr::memmem::find_iter(tail, &**literal)
+                .any(|at| matches_segments(&segments[1..], &name[1 + at..]))
+        }
+        [Segment::Any, Segment::Any, ..] => {
+            // Two placeholders in a row are one that takes two or more characters.
+            name.len() >= 2 && matches_segments(&segments[1..], &name[1..])
         }
     }
 }
@@ -136,29 +228,45 @@ impl Hasher for NameHasher {
     }
 }
 
-/// Cookie name rules compiled for lookup: a hash map of exact names, and an anchored
-/// leftmost-longest automaton over the prefixes, so one pass over the name finds its longest
-/// matching prefix however many prefixes there are.
+/// Candidates kept per lookup: literal prefixes of one name that are rules' literal prefixes
+/// (a handful in any real catalog).
+const MAX_CANDIDATES: usize = 16;
+
+/// A rule found through its literal prefix, checked against the whole name.
+#[derive(Debug)]
+struct PrefixRule {
+    /// `None` for a plain prefix; the segments of a pattern otherwise.
+    pattern: Option<Box<[Segment]>>,
+    target: Target,
+    from_site: bool,
+    literal_len: usize,
+}
+
+/// Cookie name rules compiled for lookup: a hash map of exact names, and one anchored
+/// automaton over the literal prefixes of prefix and pattern rules, whose every match is a
+/// candidate checked against the whole name.
 #[derive(Debug)]
 struct Matcher {
     exact: HashMap<Box<[u8]>, Target, BuildHasherDefault<NameHasher>>,
-    prefixes: Option<AhoCorasick>,
+    /// An anchored DFA over the literal prefixes, walked a byte at a time: every state passed
+    /// that ends a literal is a candidate, and the walk stops at the first dead state.
+    prefixes: Option<DFA>,
     /// By the automaton's pattern id.
-    prefix_targets: Vec<Target>,
+    prefix_rules: Vec<PrefixRule>,
 }
 
 impl Matcher {
     fn new(
         exact: HashMap<Box<[u8]>, Target, BuildHasherDefault<NameHasher>>,
-        prefixes: Vec<(Box<str>, Target)>,
+        prefix_rules: Vec<PrefixRule>,
+        literals: Vec<Box<[u8]>>,
     ) -> Self {
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
+        let automaton = DFA::builder()
+            .match_kind(MatchKind::Standard)
             .start_kind(StartKind::Anchored)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(prefixes.iter().map(|(p, _)| p.as_bytes()));
-        let prefixes_automaton = match automaton {
-            Ok(automaton) if !prefixes.is_empty() => Some(automaton),
+            .build(&literals);
+        let prefixes = match automaton {
+            Ok(automaton) if !literals.is_empty() => Some(automaton),
             Ok(_) => None,
             // Only a pattern set far beyond any catalog's size can fail to build; fall back
             // to exact names rather than failing the layer.
@@ -169,20 +277,56 @@ impl Matcher {
         };
         Matcher {
             exact,
-            prefixes: prefixes_automaton,
-            prefix_targets: prefixes.into_iter().map(|(_, t)| t).collect(),
+            prefixes,
+            prefix_rules,
         }
     }
 
+    /// An exact name first; else, of the prefix and pattern rules that match, a site's rule
+    /// before a built-in one, then the longest literal prefix, then the first declared.
     fn find(&self, name: &[u8]) -> Option<Target> {
         if let Some(target) = self.exact.get(name) {
             return Some(*target);
         }
-        let found = self
-            .prefixes
-            .as_ref()?
-            .find(Input::new(name).anchored(Anchored::Yes))?;
-        self.prefix_targets.get(found.pattern().as_usize()).copied()
+        let automaton = self.prefixes.as_ref()?;
+        // The walk meets candidates shortest literal first; they are judged best first, so a
+        // pattern is only checked against the name when no better rule applies.
+        let mut candidates = [0u32; MAX_CANDIDATES];
+        let mut count = 0;
+        let mut sid = automaton.start_state(Anchored::Yes).ok()?;
+        for &byte in name {
+            sid = automaton.next_state(Anchored::Yes, sid, byte);
+            if automaton.is_dead(sid) {
+                break;
+            }
+            if automaton.is_match(sid) {
+                for index in 0..automaton.match_len(sid) {
+                    if count < MAX_CANDIDATES {
+                        candidates[count] = automaton.match_pattern(sid, index).as_u32();
+                        count += 1;
+                    }
+                }
+            }
+        }
+        let rank = |id: u32| {
+            let rule = self.prefix_rules.get(id as usize);
+            (
+                rule.is_some_and(|r| r.from_site),
+                rule.map_or(0, |r| r.literal_len),
+                std::cmp::Reverse(id),
+            )
+        };
+        let candidates = &mut candidates[..count];
+        candidates.sort_unstable_by_key(|id| std::cmp::Reverse(rank(*id)));
+        let best = candidates.iter().find_map(|id| {
+            let rule = self.prefix_rules.get(*id as usize)?;
+            let matches = match &rule.pattern {
+                None => true,
+                Some(segments) => matches_segments(segments, name),
+            };
+            matches.then_some((rule, *id))
+        });
+        best.map(|(rule, _)| rule.target)
     }
 }
 
@@ -219,20 +363,22 @@ impl Catalog {
         categories: &Categories,
         consent_cookie: &str,
     ) -> Result<Self, UnknownRuleCategory> {
-        let site_prefixes: Vec<&str> = site_rules
+        let site_prefixes: Vec<&[u8]> = site_rules
             .iter()
             .filter_map(|rule| match &rule.pattern {
-                NamePattern::Prefix(prefix) => Some(&**prefix),
-                NamePattern::Exact(_) => None,
+                NamePattern::Prefix(prefix) => Some(prefix.as_bytes()),
+                _ => None,
             })
             .collect();
+        // A site prefix covers every built-in rule whose names all start with it.
         let covered_by_site = |pattern: &NamePattern| {
-            let (NamePattern::Exact(name) | NamePattern::Prefix(name)) = pattern;
-            site_prefixes.iter().any(|p| name.starts_with(p))
+            let literal = pattern.literal_prefix();
+            site_prefixes.iter().any(|p| literal.starts_with(p))
         };
         let mut services: Vec<Arc<str>> = Vec::new();
         let mut exact: HashMap<Box<[u8]>, Target, _> = HashMap::default();
-        let mut prefixes: Vec<(Box<str>, Target)> = Vec::new();
+        let mut prefix_rules: Vec<PrefixRule> = Vec::new();
+        let mut literals: Vec<Box<[u8]>> = Vec::new();
         let mut add = |rule: &CookieRule, from_site: bool| -> Result<(), UnknownRuleCategory> {
             let Some(category) = categories.index_of(&rule.category) else {
                 if from_site {
@@ -260,13 +406,29 @@ impl Catalog {
                         exact.insert(name, target);
                     }
                 }
-                NamePattern::Prefix(prefix) => {
-                    if let Some(existing) = prefixes.iter_mut().find(|(p, _)| p == prefix) {
-                        if from_site {
-                            existing.1 = target;
+                NamePattern::Prefix(_) | NamePattern::Pattern(_) => {
+                    let literal: Box<[u8]> = rule.pattern.literal_prefix().into();
+                    let segments = match &rule.pattern {
+                        NamePattern::Pattern(segments) => Some(segments.clone()),
+                        _ => None,
+                    };
+                    // A later site rule for the same prefix replaces an earlier one.
+                    let same = prefix_rules
+                        .iter()
+                        .zip(&literals)
+                        .position(|(r, l)| r.pattern == segments && *l == literal);
+                    match same {
+                        Some(i) if from_site => prefix_rules[i].target = target,
+                        Some(_) => {}
+                        None => {
+                            prefix_rules.push(PrefixRule {
+                                pattern: segments,
+                                target,
+                                from_site,
+                                literal_len: literal.len(),
+                            });
+                            literals.push(literal);
                         }
-                    } else {
-                        prefixes.push((prefix.clone(), target));
                     }
                 }
             }
@@ -281,7 +443,7 @@ impl Catalog {
         {
             add(rule, false)?;
         }
-        let matcher = Matcher::new(exact, prefixes);
+        let matcher = Matcher::new(exact, prefix_rules, literals);
         Ok(Catalog {
             matcher,
             services,
@@ -321,7 +483,7 @@ mod tests {
         rules
             .iter()
             .map(|(p, c)| CookieRule {
-                pattern: NamePattern::parse(p),
+                pattern: NamePattern::parse(p).unwrap(),
                 category: (*c).into(),
                 service: None,
             })
@@ -343,6 +505,7 @@ mod tests {
             Some("Google Ads")
         );
         assert_eq!(category_of(&catalog, "consent"), Some(0));
+        // Look-alikes of tracker names are not trackers (a session cookie is necessary).
         for look_alike in [
             "_gateway_session",
             "_gallery_view",
@@ -350,8 +513,81 @@ mod tests {
             "sid",
             "_g",
             "ga",
+            "_ga_",
+            "_pk_id.",
+            "_pk_id.1",
+            "mp__mixpanel",
+            "mp_x_mixpanelx",
+            "intercom-id-",
+            "AMP_",
         ] {
-            assert_eq!(category_of(&catalog, look_alike), None, "{look_alike}");
+            let category = category_of(&catalog, look_alike);
+            assert!(
+                !matches!(category, Some(2 | 3)),
+                "{look_alike}: {category:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn segments_match_as_placeholders_say() {
+        let pattern = |p: &str| match NamePattern::parse(p).unwrap() {
+            NamePattern::Pattern(segments) => segments,
+            other => panic!("{other:?}"),
+        };
+        let pk = pattern("_pk_id.<site>.<hash>");
+        for (name, expected) in [
+            ("_pk_id.1.ab", true),
+            ("_pk_id.1.2.3", true),
+            ("_pk_id..ab", false),
+            ("_pk_id.1.", false),
+            ("_pk_id.1", false),
+        ] {
+            assert_eq!(matches_segments(&pk, name.as_bytes()), expected, "{name}");
+        }
+        let mp = pattern("mp_<token>_mixpanel");
+        assert!(matches_segments(&mp, b"mp_a_b_mixpanel"));
+        assert!(!matches_segments(&mp, b"mp__mixpanel"));
+        assert!(!matches_segments(&mp, b"mp_a_mixpanel_"));
+        for (bad, error) in [
+            ("", PatternError::Empty),
+            ("<id>_x", PatternError::LeadingPlaceholder),
+            ("a<id", PatternError::Placeholder),
+            ("a<>", PatternError::Placeholder),
+            ("a*b", PatternError::Star),
+            ("a<id>*", PatternError::Star),
+            ("a b", PatternError::Character(' ')),
+        ] {
+            assert_eq!(NamePattern::parse(bad), Err(error), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn patterns_with_placeholders() {
+        let catalog = Catalog::compile(&[], &built_in_rules(), &categories(), "consent").unwrap();
+        let service = |name: &str| {
+            catalog
+                .classify(name.as_bytes())
+                .and_then(|c| c.service.map(str::to_owned))
+        };
+        for (name, category, expected) in [
+            ("_pk_id.1.a3f4", 2, "Matomo"),
+            ("_pk_ses.12.ffe0", 2, "Matomo"),
+            ("mp_0123abcd_mixpanel", 2, "Mixpanel"),
+            ("AMP_a1b2c3d4e5", 2, "Amplitude"),
+            ("AMP_MKTG_a1b2c3d4e5", 2, "Amplitude"),
+            ("_hjSessionUser_123456", 2, "Hotjar"),
+            ("_hp2_id.12345", 2, "Heap"),
+            ("_ym12345_lastHit", 2, "Yandex Metrica"),
+            ("intercom-id-abc123", 1, "Intercom"),
+            ("_gcl_au", 3, "Google Ads"),
+            ("_ga_ABC123", 2, "Google Analytics"),
+            ("visid_incap_123", 0, "Load balancing and bot protection"),
+            ("_myapp_session", 0, "Web framework sessions"),
+            ("OptanonConsent", 0, "Consent managers"),
+        ] {
+            assert_eq!(category_of(&catalog, name), Some(category), "{name}");
+            assert_eq!(service(name).as_deref(), Some(expected), "{name}");
         }
     }
 

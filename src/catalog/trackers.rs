@@ -16,200 +16,6 @@ use super::NameHasher;
 
 type HostMap = HashMap<Box<[u8]>, Vec<PathRule>, BuildHasherDefault<NameHasher>>;
 
-/// `(host, path prefix, category, service)`; an empty path covers the whole host.
-///
-/// A first cut of the catalog: the broad, documented one is its own piece of work.
-const HOSTS: &[(&str, &str, &str, &str)] = &[
-    // Necessary services that share hosts with trackers: never blocked.
-    (
-        "www.google.com",
-        "/recaptcha",
-        "necessary",
-        "Google reCAPTCHA",
-    ),
-    (
-        "www.gstatic.com",
-        "/recaptcha",
-        "necessary",
-        "Google reCAPTCHA",
-    ),
-    ("js.stripe.com", "", "necessary", "Stripe"),
-    (
-        "challenges.cloudflare.com",
-        "",
-        "necessary",
-        "Cloudflare Turnstile",
-    ),
-    // Analytics.
-    ("google-analytics.com", "", "analytics", "Google Analytics"),
-    ("analytics.google.com", "", "analytics", "Google Analytics"),
-    (
-        "googletagmanager.com",
-        "",
-        "analytics",
-        "Google Tag Manager",
-    ),
-    ("hotjar.com", "", "analytics", "Hotjar"),
-    ("hotjar.io", "", "analytics", "Hotjar"),
-    ("clarity.ms", "", "analytics", "Microsoft Clarity"),
-    ("matomo.cloud", "", "analytics", "Matomo"),
-    ("cdn.segment.com", "", "analytics", "Segment"),
-    ("api.segment.io", "", "analytics", "Segment"),
-    ("cdn.mxpnl.com", "", "analytics", "Mixpanel"),
-    ("api-js.mixpanel.com", "", "analytics", "Mixpanel"),
-    ("cdn.amplitude.com", "", "analytics", "Amplitude"),
-    ("api2.amplitude.com", "", "analytics", "Amplitude"),
-    ("heapanalytics.com", "", "analytics", "Heap"),
-    ("fullstory.com", "", "analytics", "FullStory"),
-    ("mc.yandex.ru", "", "analytics", "Yandex Metrica"),
-    ("mc.yandex.com", "", "analytics", "Yandex Metrica"),
-    (
-        "assets.adobedtm.com",
-        "",
-        "analytics",
-        "Adobe Experience Cloud",
-    ),
-    ("omtrdc.net", "", "analytics", "Adobe Analytics"),
-    ("cdn.optimizely.com", "", "analytics", "Optimizely"),
-    ("visualwebsiteoptimizer.com", "", "analytics", "VWO"),
-    ("player.vimeo.com", "", "analytics", "Vimeo"),
-    // Marketing.
-    ("connect.facebook.net", "", "marketing", "Meta Pixel"),
-    ("www.facebook.com", "/tr", "marketing", "Meta Pixel"),
-    (
-        "doubleclick.net",
-        "",
-        "marketing",
-        "Google Ads (DoubleClick)",
-    ),
-    ("googlesyndication.com", "", "marketing", "Google AdSense"),
-    ("googleadservices.com", "", "marketing", "Google Ads"),
-    ("adservice.google.com", "", "marketing", "Google Ads"),
-    ("www.google.com", "/pagead", "marketing", "Google Ads"),
-    ("snap.licdn.com", "", "marketing", "LinkedIn Insight"),
-    ("px.ads.linkedin.com", "", "marketing", "LinkedIn Insight"),
-    ("analytics.tiktok.com", "", "marketing", "TikTok Pixel"),
-    (
-        "static.ads-twitter.com",
-        "",
-        "marketing",
-        "X (Twitter) Pixel",
-    ),
-    (
-        "analytics.twitter.com",
-        "",
-        "marketing",
-        "X (Twitter) Pixel",
-    ),
-    ("s.pinimg.com", "/ct", "marketing", "Pinterest Tag"),
-    ("ct.pinterest.com", "", "marketing", "Pinterest Tag"),
-    ("sc-static.net", "", "marketing", "Snap Pixel"),
-    ("tr.snapchat.com", "", "marketing", "Snap Pixel"),
-    ("www.redditstatic.com", "/ads", "marketing", "Reddit Pixel"),
-    ("alb.reddit.com", "", "marketing", "Reddit Pixel"),
-    (
-        "bat.bing.com",
-        "",
-        "marketing",
-        "Microsoft Advertising (Bing UET)",
-    ),
-    ("js.hs-scripts.com", "", "marketing", "HubSpot"),
-    ("js.hs-analytics.net", "", "marketing", "HubSpot"),
-    ("js.hsadspixel.net", "", "marketing", "HubSpot"),
-    ("static.criteo.net", "", "marketing", "Criteo"),
-    ("criteo.com", "", "marketing", "Criteo"),
-    ("cdn.taboola.com", "", "marketing", "Taboola"),
-    ("trc.taboola.com", "", "marketing", "Taboola"),
-    ("widgets.outbrain.com", "", "marketing", "Outbrain"),
-    ("amplify.outbrain.com", "", "marketing", "Outbrain"),
-    ("demdex.net", "", "marketing", "Adobe Audience Manager"),
-    ("addthis.com", "", "marketing", "AddThis"),
-    ("sharethis.com", "", "marketing", "ShareThis"),
-    ("www.youtube.com", "/embed", "marketing", "YouTube"),
-    ("youtube.com", "/embed", "marketing", "YouTube"),
-    ("www.youtube-nocookie.com", "/embed", "marketing", "YouTube"),
-    // Third-party features that track: preferences.
-    (
-        "www.google.com",
-        "/maps/embed",
-        "preferences",
-        "Google Maps",
-    ),
-    ("maps.google.com", "", "preferences", "Google Maps"),
-    ("widget.intercom.io", "", "preferences", "Intercom"),
-    ("js.intercomcdn.com", "", "preferences", "Intercom"),
-    ("js.driftt.com", "", "preferences", "Drift"),
-    ("static.zdassets.com", "", "preferences", "Zendesk"),
-];
-
-/// `(signature, category, service)`: strings that only a tracker's loader snippet contains.
-/// Matched without regard to ASCII case.
-const SIGNATURES: &[(&str, &str, &str)] = &[
-    (
-        "googletagmanager.com/gtm.js",
-        "analytics",
-        "Google Tag Manager",
-    ),
-    ("'gtm.start'", "analytics", "Google Tag Manager"),
-    ("\"gtm.start\"", "analytics", "Google Tag Manager"),
-    (
-        "googletagmanager.com/gtag/js",
-        "analytics",
-        "Google Analytics",
-    ),
-    ("gtag('config'", "analytics", "Google Analytics"),
-    ("gtag(\"config\"", "analytics", "Google Analytics"),
-    (
-        "google-analytics.com/analytics.js",
-        "analytics",
-        "Google Analytics",
-    ),
-    (
-        "google-analytics.com/ga.js",
-        "analytics",
-        "Google Analytics",
-    ),
-    ("GoogleAnalyticsObject", "analytics", "Google Analytics"),
-    ("_gaq.push", "analytics", "Google Analytics"),
-    ("connect.facebook.net", "marketing", "Meta Pixel"),
-    ("fbq('init'", "marketing", "Meta Pixel"),
-    ("fbq(\"init\"", "marketing", "Meta Pixel"),
-    ("static.hotjar.com", "analytics", "Hotjar"),
-    ("_hjSettings", "analytics", "Hotjar"),
-    ("clarity.ms/tag", "analytics", "Microsoft Clarity"),
-    ("_linkedin_partner_id", "marketing", "LinkedIn Insight"),
-    ("snap.licdn.com", "marketing", "LinkedIn Insight"),
-    ("analytics.tiktok.com", "marketing", "TikTok Pixel"),
-    ("ttq.load(", "marketing", "TikTok Pixel"),
-    ("_paq.push", "analytics", "Matomo"),
-    ("matomo.js", "analytics", "Matomo"),
-    ("piwik.js", "analytics", "Matomo"),
-    (
-        "bat.bing.com",
-        "marketing",
-        "Microsoft Advertising (Bing UET)",
-    ),
-    ("static.ads-twitter.com", "marketing", "X (Twitter) Pixel"),
-    ("s.pinimg.com/ct/core.js", "marketing", "Pinterest Tag"),
-    ("sc-static.net/scevent.min.js", "marketing", "Snap Pixel"),
-    ("redditstatic.com/ads/pixel.js", "marketing", "Reddit Pixel"),
-    ("mc.yandex.ru/metrika", "analytics", "Yandex Metrica"),
-    ("js.hs-scripts.com", "marketing", "HubSpot"),
-    ("cdn.segment.com/analytics.js", "analytics", "Segment"),
-    ("cdn.mxpnl.com", "analytics", "Mixpanel"),
-    ("cdn.amplitude.com", "analytics", "Amplitude"),
-    ("cdn.heapanalytics.com", "analytics", "Heap"),
-    ("edge.fullstory.com", "analytics", "FullStory"),
-    ("static.criteo.net", "marketing", "Criteo"),
-    ("cdn.taboola.com", "marketing", "Taboola"),
-    ("amplify.outbrain.com", "marketing", "Outbrain"),
-    ("assets.adobedtm.com", "analytics", "Adobe Experience Cloud"),
-    ("cdn.optimizely.com", "analytics", "Optimizely"),
-    ("visualwebsiteoptimizer.com", "analytics", "VWO"),
-    ("widget.intercom.io", "preferences", "Intercom"),
-    ("js.driftt.com", "preferences", "Drift"),
-];
-
 /// What a tracker rule says: a category (index in the layer's [`Categories`]) and a service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TrackerMatch<'a> {
@@ -237,33 +43,35 @@ pub(crate) struct Trackers {
 }
 
 impl Trackers {
-    /// The built-in rules whose categories the layer has.
+    /// The built-in rules (from the catalog's data file) whose categories the layer has.
     pub(crate) fn built_in(categories: &Categories) -> Trackers {
         let mut hosts = HostMap::default();
-        for (host, path, category, service) in HOSTS {
-            let Some(category) = categories.index_of(category) else {
+        let mut known = Vec::new();
+        for entry in super::data::built_in() {
+            let Some(category) = categories.index_of(&entry.category) else {
                 continue;
             };
-            hosts
-                .entry(host.as_bytes().into())
-                .or_default()
-                .push(PathRule {
-                    path: path.as_bytes().into(),
-                    category,
-                    service: (*service).into(),
-                });
+            for rule in &entry.hosts {
+                let (host, path) = super::data::split_host(rule);
+                hosts
+                    .entry(host.as_bytes().into())
+                    .or_insert_with(Vec::new)
+                    .push(PathRule {
+                        path: path.as_bytes().into(),
+                        category,
+                        service: entry.service.as_str().into(),
+                    });
+            }
+            for signature in &entry.signatures {
+                known.push((
+                    signature.as_str(),
+                    (category, Box::<str>::from(entry.service.as_str())),
+                ));
+            }
         }
         for rules in hosts.values_mut() {
             rules.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
         }
-        let known: Vec<_> = SIGNATURES
-            .iter()
-            .filter_map(|(sig, category, service)| {
-                categories
-                    .index_of(category)
-                    .map(|c| (*sig, (c, Box::<str>::from(*service))))
-            })
-            .collect();
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
