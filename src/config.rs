@@ -56,6 +56,14 @@ pub struct ConsentConfig {
     pub endpoint: EndpointConfig,
     /// The site's own cookies, which take precedence over the built-in rules.
     pub cookies: Vec<CookieDeclaration>,
+    /// The site's own tracker hosts (a self-hosted Matomo, a server-side tag manager on a
+    /// subdomain, a first-party proxy path), which take precedence over the built-in ones.
+    pub hosts: Vec<HostDeclaration>,
+    /// The site's own inline-script signatures.
+    pub signatures: Vec<SignatureDeclaration>,
+    /// Built-in services switched off by name (as `CATALOG.md` lists them): none of their
+    /// cookies, hosts or signatures are known any more.
+    pub disable: Vec<String>,
     /// What to do with a `Set-Cookie` whose cookie no rule knows. Default: allow.
     pub unknown_cookies: UnknownCookies,
     /// Decide everything but change nothing; log what would have been removed. Default: off.
@@ -206,6 +214,9 @@ impl Default for ConsentConfig {
             cookie: CookieConfig::default(),
             endpoint: EndpointConfig::default(),
             cookies: Vec::new(),
+            hosts: Vec::new(),
+            signatures: Vec::new(),
+            disable: Vec::new(),
             unknown_cookies: UnknownCookies::Allow,
             report_only: false,
             consent_log: PathBuf::from("consent-log.jsonl"),
@@ -282,6 +293,40 @@ pub struct CookieDeclaration {
     pub service: Option<String>,
 }
 
+/// A host (and path) the site declares: URLs there belong to a category.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct HostDeclaration {
+    /// The host (`stats.example.com`, covering its subdomains). Absent: the page's own host,
+    /// for relative URLs (`/js/script.js` of a first-party proxy); list the host too for
+    /// absolute URLs to it.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Only URLs whose path starts with this (`/js/`). Default: the whole host.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The category.
+    pub category: String,
+    /// The service, for people reading logs and the preferences page.
+    #[serde(default)]
+    pub service: Option<String>,
+}
+
+/// Text that marks an inline script as the site's own tracker loader.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SignatureDeclaration {
+    /// Text found in the script (compared without regard to ASCII case).
+    pub text: String,
+    /// The category.
+    pub category: String,
+    /// The service.
+    #[serde(default)]
+    pub service: Option<String>,
+}
+
 /// What to do with a cookie no rule knows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -349,6 +394,15 @@ pub enum ConfigError {
     /// The body limit is zero.
     #[error("the endpoint's max body size must be at least one byte")]
     ZeroBodyLimit,
+    /// `disable` names a service the built-in catalog does not have.
+    #[error("disable: no built-in service is called {0:?} (see CATALOG.md for the names)")]
+    UnknownService(String),
+    /// A declared host is not a host name, or its path does not start with `/`.
+    #[error("{0}: expected a host name (example.com) and/or a path starting with /")]
+    InvalidHost(String),
+    /// A declared signature is too short to mean anything.
+    #[error("{0}: a signature needs at least 4 characters")]
+    InvalidSignature(String),
     /// An HTML rewriter bound is too small to hold ordinary tags.
     #[error("{setting} is {value} bytes; use at least 1024")]
     HtmlLimitTooSmall {
@@ -759,9 +813,59 @@ impl Settings {
                 })
             })
             .collect::<Result<Vec<_>, ConfigError>>()?;
-        let catalog = Catalog::compile(&site_rules, &built_in_rules(), &categories, &cookie.name)
-            .map_err(|e| ConfigError::UnknownCategory {
-            setting: format!("cookies ({:?})", e.pattern),
+        let known: std::collections::HashSet<&str> = crate::catalog::data::built_in()
+            .iter()
+            .map(|e| e.service.as_str())
+            .collect();
+        if let Some(unknown) = config.disable.iter().find(|d| !known.contains(d.as_str())) {
+            return Err(ConfigError::UnknownService(unknown.clone()));
+        }
+        for (index, host) in config.hosts.iter().enumerate() {
+            let name = host.host.as_deref().unwrap_or("");
+            let valid_host = name.is_empty() || is_domain(name);
+            let valid_path = host.path.as_deref().is_none_or(|p| p.starts_with('/'));
+            if !valid_host || !valid_path || (name.is_empty() && host.path.is_none()) {
+                return Err(ConfigError::InvalidHost(format!("hosts[{index}]")));
+            }
+        }
+        if let Some(index) = config
+            .signatures
+            .iter()
+            .position(|s| s.text.trim().len() < 4)
+        {
+            return Err(ConfigError::InvalidSignature(format!(
+                "signatures[{index}]"
+            )));
+        }
+        let site_trackers = crate::catalog::trackers::SiteTrackers {
+            hosts: config
+                .hosts
+                .iter()
+                .map(|h| {
+                    (
+                        h.host.as_deref().unwrap_or("").to_ascii_lowercase(),
+                        h.path.clone().unwrap_or_default(),
+                        h.category.clone(),
+                        h.service.clone(),
+                    )
+                })
+                .collect(),
+            signatures: config
+                .signatures
+                .iter()
+                .map(|s| (s.text.clone(), s.category.clone(), s.service.clone()))
+                .collect(),
+            disabled: config.disable.clone(),
+        };
+        let catalog = Catalog::compile(
+            &site_rules,
+            &built_in_rules(&config.disable),
+            &categories,
+            &cookie.name,
+            &site_trackers,
+        )
+        .map_err(|e| ConfigError::UnknownCategory {
+            setting: e.rule,
             category: e.category.into(),
         })?;
         let unknown = match &config.unknown_cookies {

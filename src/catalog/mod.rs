@@ -65,10 +65,11 @@ pub(crate) struct Classification<'a> {
     pub(crate) service: Option<&'a str>,
 }
 
-/// The built-in cookie rules, from the catalog's data file.
-pub(crate) fn built_in_rules() -> Vec<CookieRule> {
+/// The built-in cookie rules, from the catalog's data file, but those of `disabled` services.
+pub(crate) fn built_in_rules(disabled: &[String]) -> Vec<CookieRule> {
     data::built_in()
         .iter()
+        .filter(|entry| !disabled.contains(&entry.service))
         .flat_map(|entry| {
             entry.cookies.iter().filter_map(move |cookie| {
                 let pattern = NamePattern::parse(cookie).ok()?;
@@ -345,7 +346,8 @@ pub(crate) struct Catalog {
 /// A rule names a category the layer does not have.
 #[derive(Debug)]
 pub(crate) struct UnknownRuleCategory {
-    pub(crate) pattern: NamePattern,
+    /// The rule, as the configuration names it (`cookies: _ga`, `hosts: stats.example.com`).
+    pub(crate) rule: String,
     pub(crate) category: Box<str>,
 }
 
@@ -362,6 +364,7 @@ impl Catalog {
         built_in_rules: &[CookieRule],
         categories: &Categories,
         consent_cookie: &str,
+        site_trackers: &trackers::SiteTrackers,
     ) -> Result<Self, UnknownRuleCategory> {
         let site_prefixes: Vec<&[u8]> = site_rules
             .iter()
@@ -383,7 +386,10 @@ impl Catalog {
             let Some(category) = categories.index_of(&rule.category) else {
                 if from_site {
                     return Err(UnknownRuleCategory {
-                        pattern: rule.pattern.clone(),
+                        rule: format!(
+                            "cookies: {}",
+                            String::from_utf8_lossy(rule.pattern.literal_prefix())
+                        ),
                         category: rule.category.clone(),
                     });
                 }
@@ -448,7 +454,7 @@ impl Catalog {
             matcher,
             services,
             consent_cookie: consent_cookie.into(),
-            trackers: trackers::Trackers::built_in(categories),
+            trackers: trackers::Trackers::compile(categories, site_trackers)?,
         })
     }
 
@@ -496,7 +502,14 @@ mod tests {
 
     #[test]
     fn built_in_exact_and_prefix_names() {
-        let catalog = Catalog::compile(&[], &built_in_rules(), &categories(), "consent").unwrap();
+        let catalog = Catalog::compile(
+            &[],
+            &built_in_rules(&[]),
+            &categories(),
+            "consent",
+            &Default::default(),
+        )
+        .unwrap();
         assert_eq!(category_of(&catalog, "_ga"), Some(2));
         assert_eq!(category_of(&catalog, "_ga_ABC123"), Some(2));
         assert_eq!(category_of(&catalog, "_fbp"), Some(3));
@@ -564,7 +577,14 @@ mod tests {
 
     #[test]
     fn patterns_with_placeholders() {
-        let catalog = Catalog::compile(&[], &built_in_rules(), &categories(), "consent").unwrap();
+        let catalog = Catalog::compile(
+            &[],
+            &built_in_rules(&[]),
+            &categories(),
+            "consent",
+            &Default::default(),
+        )
+        .unwrap();
         let service = |name: &str| {
             catalog
                 .classify(name.as_bytes())
@@ -604,8 +624,14 @@ mod tests {
             ("_uetsid", "analytics"),
             ("_uetsid", "preferences"),
         ]);
-        let catalog =
-            Catalog::compile(&rules, &built_in_rules(), &categories(), "consent").unwrap();
+        let catalog = Catalog::compile(
+            &rules,
+            &built_in_rules(&[]),
+            &categories(),
+            "consent",
+            &Default::default(),
+        )
+        .unwrap();
         assert_eq!(category_of(&catalog, "_ga"), Some(0));
         assert_eq!(category_of(&catalog, "_ga_SITE1"), Some(1));
         assert_eq!(category_of(&catalog, "_ga_OTHER"), Some(2));
@@ -634,7 +660,8 @@ mod tests {
     #[test]
     fn site_rule_with_unknown_category_is_an_error() {
         let rules = site(&[("x", "social")]);
-        let err = Catalog::compile(&rules, &[], &categories(), "consent").unwrap_err();
+        let err = Catalog::compile(&rules, &[], &categories(), "consent", &Default::default())
+            .unwrap_err();
         assert_eq!(&*err.category, "social");
     }
 }

@@ -28,6 +28,16 @@ struct PathRule {
     path: Box<[u8]>,
     category: usize,
     service: Box<str>,
+    from_site: bool,
+}
+
+/// The site's own tracker rules: `(host, path, category, service)` (an empty host is the
+/// page's own), `(text, category, service)`, and the built-in services switched off.
+#[derive(Debug, Default)]
+pub(crate) struct SiteTrackers {
+    pub(crate) hosts: Vec<(String, String, String, Option<String>)>,
+    pub(crate) signatures: Vec<(String, String, Option<String>)>,
+    pub(crate) disabled: Vec<String>,
 }
 
 /// Compiled tracker rules of one layer.
@@ -44,10 +54,54 @@ pub(crate) struct Trackers {
 
 impl Trackers {
     /// The built-in rules (from the catalog's data file) whose categories the layer has.
+    #[cfg(test)]
     pub(crate) fn built_in(categories: &Categories) -> Trackers {
+        match Self::compile(categories, &SiteTrackers::default()) {
+            Ok(trackers) => trackers,
+            Err(_) => unreachable!("no site rules, no unknown category"),
+        }
+    }
+
+    /// The site's rules and the built-in ones (but the switched-off services'), with the
+    /// site's first for the same host and path. A site rule naming an unknown category is an
+    /// error; built-in rules of categories the site does not have are left out.
+    pub(crate) fn compile(
+        categories: &Categories,
+        site: &SiteTrackers,
+    ) -> Result<Trackers, super::UnknownRuleCategory> {
         let mut hosts = HostMap::default();
-        let mut known = Vec::new();
+        let mut known: Vec<(&str, (usize, Box<str>))> = Vec::new();
+        let unknown = |category: &str, rule: String| super::UnknownRuleCategory {
+            rule,
+            category: category.into(),
+        };
+        for (host, path, category, service) in &site.hosts {
+            let index = categories
+                .index_of(category)
+                .ok_or_else(|| unknown(category, format!("hosts: {host}{path}")))?;
+            hosts
+                .entry(host.as_bytes().into())
+                .or_default()
+                .push(PathRule {
+                    path: path.as_bytes().into(),
+                    category: index,
+                    service: service.as_deref().unwrap_or("-").into(),
+                    from_site: true,
+                });
+        }
+        for (text, category, service) in &site.signatures {
+            let index = categories
+                .index_of(category)
+                .ok_or_else(|| unknown(category, format!("signatures: {text}")))?;
+            known.push((
+                text.as_str(),
+                (index, service.as_deref().unwrap_or("-").into()),
+            ));
+        }
         for entry in super::data::built_in() {
+            if site.disabled.contains(&entry.service) {
+                continue;
+            }
             let Some(category) = categories.index_of(&entry.category) else {
                 continue;
             };
@@ -55,22 +109,24 @@ impl Trackers {
                 let (host, path) = super::data::split_host(rule);
                 hosts
                     .entry(host.as_bytes().into())
-                    .or_insert_with(Vec::new)
+                    .or_default()
                     .push(PathRule {
                         path: path.as_bytes().into(),
                         category,
                         service: entry.service.as_str().into(),
+                        from_site: false,
                     });
             }
             for signature in &entry.signatures {
                 known.push((
                     signature.as_str(),
-                    (category, Box::<str>::from(entry.service.as_str())),
+                    (category, entry.service.as_str().into()),
                 ));
             }
         }
         for rules in hosts.values_mut() {
-            rules.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
+            // Longest path first; for the same path, the site's rule first.
+            rules.sort_by_key(|r| (std::cmp::Reverse(r.path.len()), !r.from_site));
         }
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
@@ -91,20 +147,27 @@ impl Trackers {
             .fold(crate::consent::CategorySet::EMPTY, |set, (c, _)| {
                 set.with(*c)
             });
-        Trackers {
+        Ok(Trackers {
             hosts,
             signatures,
             signature_targets,
             signature_categories,
-        }
+        })
     }
 
     /// The rule for a URL's (lowercase) host and path: the most specific host suffix with a
     /// rule whose path prefixes `path`.
     pub(crate) fn classify_url(&self, host: &[u8], path: &[u8]) -> Option<TrackerMatch<'_>> {
-        // The page's own host: no built-in rule is first-party.
+        // The page's own host: only the site's rules without a host speak of it.
         if host.is_empty() {
-            return None;
+            let rules = self.hosts.get(&b""[..])?;
+            return rules
+                .iter()
+                .find(|r| path.starts_with(&r.path))
+                .map(|rule| TrackerMatch {
+                    category: rule.category,
+                    service: &rule.service,
+                });
         }
         let mut suffix = host;
         loop {

@@ -704,3 +704,105 @@ fn a_tag_cut_off_by_the_end_of_the_body_passes_as_it_is() {
         assert_eq!(rewrite(cut, &[]), cut);
     }
 }
+
+/// The site's own tracker rules, and built-in services switched off.
+mod site_rules {
+    use super::*;
+
+    fn configured(json: &str) -> Arc<Settings> {
+        let config: ConsentConfig = serde_json::from_str(json).unwrap();
+        settings_with(config)
+    }
+
+    #[test]
+    fn own_hosts_paths_and_signatures_are_blocked() {
+        let settings = configured(
+            r#"{
+                "hosts": [
+                    {"host": "stats.example.com", "category": "analytics", "service": "Self-hosted Matomo"},
+                    {"host": "www.example.com", "path": "/js/plausible", "category": "analytics"},
+                    {"path": "/js/plausible", "category": "analytics"},
+                    {"host": "www.facebook.com", "path": "/tr", "category": "necessary"}
+                ],
+                "signatures": [{"text": "ourTracker.init(", "category": "marketing"}]
+            }"#,
+        );
+        let page = concat!(
+            r#"<script src="https://stats.example.com/matomo.js"></script>"#,
+            r#"<script src="https://www.example.com/js/plausible.js"></script>"#,
+            r#"<script src="/js/plausible.js"></script>"#,
+            r#"<script src="/js/app.js"></script>"#,
+            "<script>ourTracker.init('x')</script>",
+            r#"<img src="https://www.facebook.com/tr?id=1">"#,
+        );
+        let out = rewrite_with(&settings, page, &[]);
+        assert_eq!(
+            out.matches(r#"<script type="text/plain" data-consent-category="analytics""#)
+                .count(),
+            3,
+            "{out}"
+        );
+        assert!(out.contains(r#"<script src="/js/app.js">"#), "{out}");
+        assert!(
+            out.contains(
+                r#"<script type="text/plain" data-consent-category="marketing">ourTracker"#
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"<img src="https://www.facebook.com/tr?id=1">"#),
+            "a site rule beats the built-in one: {out}"
+        );
+        assert_eq!(rewrite_with(&settings, page, &[2, 3]), page);
+    }
+
+    #[test]
+    fn disabled_services_are_not_known() {
+        let settings = configured(r#"{"disable": ["Hotjar"]}"#);
+        let page = r#"<script src="https://static.hotjar.com/c/hotjar-1.js"></script><script>(function(h){h._hjSettings={}})(window)</script>"#;
+        assert_eq!(rewrite_with(&settings, page, &[]), page);
+        assert!(settings.catalog.classify(b"_hjid").is_none());
+        assert!(settings.catalog.classify(b"_ga").is_some());
+    }
+
+    #[test]
+    fn bad_site_rules_are_configuration_errors() {
+        for (json, expected) in [
+            (
+                r#"{"disable": ["Hotjr"]}"#,
+                r#"disable: no built-in service is called "Hotjr""#,
+            ),
+            (
+                r#"{"hosts": [{"host": "not a host", "category": "analytics"}]}"#,
+                "hosts[0]: expected a host name",
+            ),
+            (
+                r#"{"hosts": [{"category": "analytics"}]}"#,
+                "hosts[0]: expected a host name",
+            ),
+            (
+                r#"{"hosts": [{"host": "x.com", "path": "js", "category": "analytics"}]}"#,
+                "hosts[0]",
+            ),
+            (
+                r#"{"hosts": [{"host": "x.com", "category": "social"}]}"#,
+                "social",
+            ),
+            (
+                r#"{"signatures": [{"text": "ab", "category": "analytics"}]}"#,
+                "signatures[0]: a signature needs at least 4",
+            ),
+            (
+                r#"{"signatures": [{"text": "abcdef", "category": "social"}]}"#,
+                "social",
+            ),
+        ] {
+            let config: ConsentConfig = serde_json::from_str(json).unwrap();
+            let error = ConsentLayer::builder_from(config)
+                .sink(NoopSink)
+                .build()
+                .unwrap_err();
+            assert!(error.to_string().contains(expected), "{json}: {error}");
+        }
+    }
+}
