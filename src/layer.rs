@@ -104,6 +104,32 @@ impl ConsentLayer {
         })
     }
 
+    /// What the layer's rules say about a URL a page loads (a script, frame or pixel): the
+    /// category and service of its host (and path). `None` for a URL no rule knows, or one that
+    /// loads nothing from a host (`data:`); a relative URL is the page's own.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().build()?;
+    /// let pixel = layer.classify_url("https://www.facebook.com/tr?id=1").unwrap();
+    /// assert_eq!((pixel.category, pixel.service), ("marketing", Some("Meta Pixel")));
+    /// assert!(layer.classify_url("https://www.facebook.com/groups").is_none());
+    /// # Ok::<(), tower_consent::ConfigError>(())
+    /// ```
+    pub fn classify_url(&self, url: &str) -> Option<CookieClass<'_>> {
+        let base = crate::html::Base::default();
+        let target = crate::html::resolve_url(url.as_bytes(), &base)?;
+        let found = self
+            .settings
+            .catalog
+            .trackers
+            .classify_url(&target.host, &target.path)?;
+        let category = self.settings.categories().name(found.category)?.as_str();
+        Some(CookieClass {
+            category,
+            service: Some(found.service),
+        })
+    }
+
     pub(crate) fn from_settings(settings: Arc<Settings>) -> Self {
         ConsentLayer { settings }
     }
@@ -119,7 +145,8 @@ impl ConsentLayer {
     }
 }
 
-/// What the layer's rules say about a cookie: see [`ConsentLayer::classify_cookie`].
+/// What the layer's rules say about a cookie or a URL: see [`ConsentLayer::classify_cookie`]
+/// and [`ConsentLayer::classify_url`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CookieClass<'a> {

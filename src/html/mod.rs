@@ -27,7 +27,8 @@ pub use rewrite::BlockMode;
 use output::{Carry, Out};
 use rewrite::Policy;
 use scanner::{Context, Scanner};
-use url::Base;
+pub(crate) use url::Base;
+pub(crate) use url::resolve as resolve_url;
 
 /// How much one response's rewriter holds back at most (see the README, "Bounds").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

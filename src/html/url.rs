@@ -158,27 +158,37 @@ fn clean(value: &[u8]) -> Cow<'_, [u8]> {
 }
 
 fn authority(rest: &[u8]) -> Target<'_> {
-    let end = rest
-        .iter()
-        .position(|b| matches!(b, b'/' | b'\\' | b'?' | b'#'))
-        .unwrap_or(rest.len());
-    let authority = &rest[..end];
-    let host_port = match authority.iter().rposition(|b| *b == b'@') {
-        Some(at) => &authority[at + 1..],
-        None => authority,
-    };
+    // One pass over the authority: where it ends, its last `@` and `:`, and whether the host
+    // needs normalising (upper case, percent-encoding).
+    let (mut end, mut at, mut colon, mut unusual) = (rest.len(), None, None, false);
+    for (i, b) in rest.iter().enumerate() {
+        match b {
+            b'/' | b'\\' | b'?' | b'#' => {
+                end = i;
+                break;
+            }
+            b'@' => {
+                at = Some(i);
+                colon = None;
+                unusual = false;
+            }
+            b':' => colon = Some(i),
+            b'%' | b'A'..=b'Z' => unusual = true,
+            _ => {}
+        }
+    }
+    let host_start = at.map_or(0, |a| a + 1);
+    let host_port = &rest[host_start..end];
     let host = if host_port.first() == Some(&b'[') {
         let close = host_port.iter().position(|b| *b == b']');
         &host_port[..close.map_or(host_port.len(), |n| n + 1)]
     } else {
-        match host_port.iter().rposition(|b| *b == b':') {
-            Some(colon) => &host_port[..colon],
+        match colon {
+            Some(colon) => &rest[host_start..colon],
             None => host_port,
         }
     };
-    let plain =
-        !host.iter().any(|b| b.is_ascii_uppercase() || *b == b'%') && host.last() != Some(&b'.');
-    let host = if plain {
+    let host = if !unusual && host.last() != Some(&b'.') {
         Cow::Borrowed(host)
     } else {
         let mut host = percent_decode(host);
@@ -203,10 +213,22 @@ fn path_of(rest: &[u8]) -> Cow<'_, [u8]> {
         .position(|b| matches!(b, b'?' | b'#'))
         .unwrap_or(rest.len());
     let path = &rest[..end];
-    let dotted = path.first() == Some(&b'.')
-        || path.windows(2).any(|w| w == b"/." || w == b"\\.")
-        || path.windows(3).any(|w| w.eq_ignore_ascii_case(b"%2e"));
-    if !dotted && !path.contains(&b'\\') {
+    // One pass: a dot segment starts after a slash (or the start), as `.` or `%2e`.
+    let (mut backslash, mut dotted, mut percent) = (false, path.first() == Some(&b'.'), false);
+    for pair in path.windows(2) {
+        match pair {
+            [b'\\', next] => {
+                backslash = true;
+                dotted |= *next == b'.';
+            }
+            [b'/', b'.'] => dotted = true,
+            [b'%', _] => percent = true,
+            _ => {}
+        }
+    }
+    backslash |= path.last() == Some(&b'\\');
+    dotted |= percent && path.windows(3).any(|w| w.eq_ignore_ascii_case(b"%2e"));
+    if !dotted && !backslash {
         return Cow::Borrowed(path);
     }
     let slashed: Vec<u8> = path
