@@ -257,3 +257,62 @@ fn configuration_errors_name_the_file_the_field_and_what_was_expected() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field `nmae`"));
 }
+
+/// Every configuration key, as the README's options table and `examples/consent.toml` must
+/// name it.
+const KEYS: &[&str] = &[
+    "categories",
+    "gpc_categories",
+    "policy_revision",
+    "report_only",
+    "consent_log",
+    "unknown_cookies",
+    "disable",
+    "cookie.name",
+    "cookie.domain",
+    "cookie.secure",
+    "cookie.max_age_secs",
+    "endpoint.path",
+    "endpoint.max_body_bytes",
+    "endpoint.allowed_origins",
+    "html.rewrite",
+    "html.block_mode",
+    "html.max_tag_bytes",
+    "html.max_inline_script_bytes",
+    "html.max_noscript_bytes",
+    "cookies",
+    "hosts",
+    "signatures",
+];
+
+#[test]
+fn the_example_configuration_is_complete_and_loads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/consent.toml");
+    let config = tower_consent::ConsentConfig::from_file(&path).unwrap();
+    let layer = tower_consent::ConsentLayer::builder_from(config)
+        .build()
+        .unwrap();
+    assert_eq!(layer.classify_cookie("cart").unwrap().category, "necessary");
+    assert_eq!(
+        layer
+            .classify_url("https://stats.example.com/matomo.js")
+            .unwrap()
+            .service,
+        Some("Self-hosted Matomo")
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for key in KEYS {
+        let leaf = key.rsplit('.').next().unwrap();
+        let in_example = text.lines().any(|line| {
+            let line = line.trim_start_matches("# ").trim();
+            line.starts_with(&format!("{leaf} =")) || line == format!("[[{leaf}]]")
+        });
+        assert!(in_example, "examples/consent.toml lacks `{key}`");
+        assert!(
+            readme.contains(&format!("`{key}`")),
+            "README.md's options table lacks `{key}`"
+        );
+    }
+}
