@@ -64,6 +64,10 @@ pub struct ConsentConfig {
     /// Built-in services switched off by name (as `CATALOG.md` lists them): none of their
     /// cookies, hosts or signatures are known any more.
     pub disable: Vec<String>,
+    /// Built-in services the site uses, by name: listed (with the services its own rules
+    /// name) by [`ConsentLayer::services`], for the preferences page and handlers. Every
+    /// built-in service is recognised and blocked either way.
+    pub services: Vec<String>,
     /// What to do with a `Set-Cookie` whose cookie no rule knows. Default: allow.
     pub unknown_cookies: UnknownCookies,
     /// Decide everything but change nothing; log what would have been removed. Default: off.
@@ -217,6 +221,7 @@ impl Default for ConsentConfig {
             hosts: Vec::new(),
             signatures: Vec::new(),
             disable: Vec::new(),
+            services: Vec::new(),
             unknown_cookies: UnknownCookies::Allow,
             report_only: false,
             consent_log: PathBuf::from("consent-log.jsonl"),
@@ -394,8 +399,8 @@ pub enum ConfigError {
     /// The body limit is zero.
     #[error("the endpoint's max body size must be at least one byte")]
     ZeroBodyLimit,
-    /// `disable` names a service the built-in catalog does not have.
-    #[error("disable: no built-in service is called {0:?} (see CATALOG.md for the names)")]
+    /// `disable` or `services` names a service the built-in catalog does not have.
+    #[error("no built-in service is called {0:?} (see CATALOG.md for the names)")]
     UnknownService(String),
     /// A declared host is not a host name, or its path does not start with `/`.
     #[error("{0}: expected a host name (example.com) and/or a path starting with /")]
@@ -667,6 +672,19 @@ impl ConsentLayerBuilder {
         self
     }
 
+    /// A built-in service the site uses, by its `CATALOG.md` name: listed by
+    /// [`ConsentLayer::services`](crate::ConsentLayer::services).
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().service("Meta Pixel").build();
+    /// assert!(layer.is_ok());
+    /// assert!(tower_consent::ConsentLayer::builder().service("Nope").build().is_err());
+    /// ```
+    pub fn service(mut self, name: impl Into<String>) -> Self {
+        self.config.services.push(name.into());
+        self
+    }
+
     /// Whether HTML responses are rewritten to block trackers (default: on). Off, the layer still
     /// gates `Set-Cookie`, but pages load every tracker they carry.
     ///
@@ -747,6 +765,61 @@ pub(crate) struct Settings {
     pub(crate) rewrite_html: bool,
     pub(crate) block_mode: BlockMode,
     pub(crate) html_limits: Limits,
+    /// The services in use on the site.
+    pub(crate) services: Vec<Service>,
+}
+
+/// A service in use on the site: see [`ConsentLayer::services`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Service {
+    /// Its name (`Google Analytics`, or the name the site's rules give).
+    pub name: String,
+    /// Who runs it (`-` when the site's rules do not say).
+    pub vendor: String,
+    /// Its category.
+    pub category: String,
+    /// What it does, in a line a visitor can understand (empty when the site's rules do not
+    /// say).
+    pub purpose: String,
+    /// From the built-in catalog, rather than the site's own rules.
+    pub built_in: bool,
+}
+
+/// The built-in services the site names, then the services its own rules name, once each.
+fn services_in_use(config: &ConsentConfig) -> Vec<Service> {
+    let mut services: Vec<Service> = crate::catalog::data::built_in()
+        .iter()
+        .filter(|e| config.services.contains(&e.service) && !config.disable.contains(&e.service))
+        .map(|e| Service {
+            name: e.service.clone(),
+            vendor: e.vendor.clone(),
+            category: e.category.clone(),
+            purpose: e.purpose.clone(),
+            built_in: true,
+        })
+        .collect();
+    let own = config
+        .cookies
+        .iter()
+        .map(|c| (&c.service, &c.category))
+        .chain(config.hosts.iter().map(|h| (&h.service, &h.category)))
+        .chain(config.signatures.iter().map(|s| (&s.service, &s.category)));
+    for (name, category) in own {
+        let Some(name) = name else {
+            continue;
+        };
+        if !services.iter().any(|s| &s.name == name) {
+            services.push(Service {
+                name: name.clone(),
+                vendor: "-".into(),
+                category: category.clone(),
+                purpose: String::new(),
+                built_in: false,
+            });
+        }
+    }
+    services
 }
 
 impl Rules for Settings {
@@ -820,6 +893,10 @@ impl Settings {
         if let Some(unknown) = config.disable.iter().find(|d| !known.contains(d.as_str())) {
             return Err(ConfigError::UnknownService(unknown.clone()));
         }
+        if let Some(unknown) = config.services.iter().find(|d| !known.contains(d.as_str())) {
+            return Err(ConfigError::UnknownService(unknown.clone()));
+        }
+        let services = services_in_use(&config);
         for (index, host) in config.hosts.iter().enumerate() {
             let name = host.host.as_deref().unwrap_or("");
             let valid_host = name.is_empty() || is_domain(name);
@@ -915,6 +992,7 @@ impl Settings {
             rewrite_html: config.html.rewrite,
             block_mode: config.html.block_mode,
             html_limits: html_limits(&config.html)?,
+            services,
         })
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tower::Layer;
 
-use crate::config::{ConsentConfig, ConsentLayerBuilder, Settings};
+use crate::config::{ConsentConfig, ConsentLayerBuilder, Service, Settings};
 use crate::consent::CategorySet;
 use crate::{ConfigError, ConsentService, HtmlRewriter};
 
@@ -128,6 +128,28 @@ impl ConsentLayer {
             category,
             service: Some(found.service),
         })
+    }
+
+    /// The services in use on the site: the built-in ones its configuration names
+    /// (`services`), then those its own rules name, with their categories. For the preferences
+    /// page, and for handlers that show visitors what each category means.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder()
+    ///     .service("Google Analytics")
+    ///     .cookie("ab_*", "analytics")
+    ///     .build()?;
+    /// let analytics: Vec<&str> = layer
+    ///     .services()
+    ///     .iter()
+    ///     .filter(|s| s.category == "analytics")
+    ///     .map(|s| s.name.as_str())
+    ///     .collect();
+    /// assert_eq!(analytics, ["Google Analytics"]);
+    /// # Ok::<(), tower_consent::ConfigError>(())
+    /// ```
+    pub fn services(&self) -> &[Service] {
+        &self.settings.services
     }
 
     pub(crate) fn from_settings(settings: Arc<Settings>) -> Self {

@@ -24,7 +24,8 @@ mod time;
 pub use body::ConsentBody;
 pub use config::{
     ConfigError, ConfigFileError, ConsentConfig, ConsentLayerBuilder, CookieConfig,
-    CookieDeclaration, DEFAULT_MAX_AGE, EndpointConfig, HtmlConfig, UnknownCookies,
+    CookieDeclaration, DEFAULT_MAX_AGE, EndpointConfig, HostDeclaration, HtmlConfig, Service,
+    SignatureDeclaration, UnknownCookies,
 };
 pub use consent::{Category, Consent, ConsentId, InvalidCategoryName, MAX_CATEGORIES};
 #[cfg(feature = "axum")]

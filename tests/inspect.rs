@@ -268,6 +268,7 @@ const KEYS: &[&str] = &[
     "consent_log",
     "unknown_cookies",
     "disable",
+    "services",
     "cookie.name",
     "cookie.domain",
     "cookie.secure",
@@ -293,6 +294,22 @@ fn the_example_configuration_is_complete_and_loads() {
         .build()
         .unwrap();
     assert_eq!(layer.classify_cookie("cart").unwrap().category, "necessary");
+    let services: Vec<(&str, &str, bool)> = layer
+        .services()
+        .iter()
+        .map(|s| (s.name.as_str(), s.category.as_str(), s.built_in))
+        .collect();
+    assert_eq!(
+        services,
+        [
+            ("Google Analytics", "analytics", true),
+            ("Meta Pixel", "marketing", true),
+            ("Our A/B tests", "analytics", false),
+            ("Self-hosted Matomo", "analytics", false),
+            ("Plausible (first-party proxy)", "analytics", false),
+            ("Our tracker", "marketing", false),
+        ]
+    );
     assert_eq!(
         layer
             .classify_url("https://stats.example.com/matomo.js")

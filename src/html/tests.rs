@@ -770,7 +770,11 @@ mod site_rules {
         for (json, expected) in [
             (
                 r#"{"disable": ["Hotjr"]}"#,
-                r#"disable: no built-in service is called "Hotjr""#,
+                r#"no built-in service is called "Hotjr""#,
+            ),
+            (
+                r#"{"services": ["Gogle Analytics"]}"#,
+                r#"no built-in service is called "Gogle Analytics""#,
             ),
             (
                 r#"{"hosts": [{"host": "not a host", "category": "analytics"}]}"#,
