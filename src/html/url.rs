@@ -144,7 +144,7 @@ fn clean(value: &[u8]) -> Cow<'_, [u8]> {
         .rposition(|b| *b > b' ')
         .map_or(start, |n| n + 1);
     let value = &value[start..end];
-    if value.iter().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
+    if memchr::memchr3(b'\t', b'\n', b'\r', value).is_some() {
         Cow::Owned(
             value
                 .iter()
@@ -215,18 +215,16 @@ fn path_of(rest: &[u8]) -> Cow<'_, [u8]> {
     let path = &rest[..end];
     // One pass: a dot segment starts after a slash (or the start), as `.` or `%2e`.
     let (mut backslash, mut dotted, mut percent) = (false, path.first() == Some(&b'.'), false);
-    for pair in path.windows(2) {
-        match pair {
-            [b'\\', next] => {
-                backslash = true;
-                dotted |= *next == b'.';
-            }
-            [b'/', b'.'] => dotted = true,
-            [b'%', _] => percent = true,
+    let mut previous = 0u8;
+    for &b in path {
+        match b {
+            b'\\' => backslash = true,
+            b'.' if previous == b'/' || previous == b'\\' => dotted = true,
+            b'%' => percent = true,
             _ => {}
         }
+        previous = b;
     }
-    backslash |= path.last() == Some(&b'\\');
     dotted |= percent && path.windows(3).any(|w| w.eq_ignore_ascii_case(b"%2e"));
     if !dotted && !backslash {
         return Cow::Borrowed(path);
