@@ -138,12 +138,19 @@ fn resolve_clean<'a>(value: &'a [u8], base: &'a Base) -> Option<Target<'a>> {
 
 /// Removes leading and trailing C0 controls and spaces, and tabs and newlines anywhere.
 fn clean(value: &[u8]) -> Cow<'_, [u8]> {
-    let start = value.iter().position(|b| *b > b' ').unwrap_or(value.len());
-    let end = value
-        .iter()
-        .rposition(|b| *b > b' ')
-        .map_or(start, |n| n + 1);
-    let value = &value[start..end];
+    // Usually nothing to trim: the first and last bytes say so.
+    let trimmed =
+        value.first().is_some_and(|b| *b > b' ') && value.last().is_some_and(|b| *b > b' ');
+    let value = if trimmed {
+        value
+    } else {
+        let start = value.iter().position(|b| *b > b' ').unwrap_or(value.len());
+        let end = value
+            .iter()
+            .rposition(|b| *b > b' ')
+            .map_or(start, |n| n + 1);
+        &value[start..end]
+    };
     if memchr::memchr3(b'\t', b'\n', b'\r', value).is_some() {
         Cow::Owned(
             value
@@ -208,16 +215,17 @@ fn authority(rest: &[u8]) -> Target<'_> {
 /// segments (`.`, `..`, `%2e`) resolved as the URL parser resolves them, so that `/a/../tr`
 /// is matched as `/tr`.
 fn path_of(rest: &[u8]) -> Cow<'_, [u8]> {
-    let end = rest
-        .iter()
-        .position(|b| matches!(b, b'?' | b'#'))
-        .unwrap_or(rest.len());
-    let path = &rest[..end];
-    // One pass: a dot segment starts after a slash (or the start), as `.` or `%2e`.
-    let (mut backslash, mut dotted, mut percent) = (false, path.first() == Some(&b'.'), false);
+    // One pass to the query or fragment: a dot segment starts after a slash (or the start),
+    // as `.` or `%2e`.
+    let (mut backslash, mut dotted, mut percent) = (false, rest.first() == Some(&b'.'), false);
     let mut previous = 0u8;
-    for &b in path {
+    let mut end = rest.len();
+    for (i, &b) in rest.iter().enumerate() {
         match b {
+            b'?' | b'#' => {
+                end = i;
+                break;
+            }
             b'\\' => backslash = true,
             b'.' if previous == b'/' || previous == b'\\' => dotted = true,
             b'%' => percent = true,
@@ -225,6 +233,7 @@ fn path_of(rest: &[u8]) -> Cow<'_, [u8]> {
         }
         previous = b;
     }
+    let path = &rest[..end];
     dotted |= percent && path.windows(3).any(|w| w.eq_ignore_ascii_case(b"%2e"));
     if !dotted && !backslash {
         return Cow::Borrowed(path);
