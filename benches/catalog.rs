@@ -1,5 +1,6 @@
-//! The cost of classifying a cookie name or a URL, against a `HashMap<String, _>` lookup of the
-//! same name in the same run: the catalog must cost no more than twice that.
+//! The cost of classifying a cookie name, a host (and path) or a whole URL, against a
+//! `HashMap<String, _>` lookup of the same name in the same run: the catalog's matching must
+//! cost no more than twice that.
 //!
 //! `cargo bench --bench catalog`; figures in BENCHMARKS.md.
 
@@ -30,6 +31,18 @@ const NAMES: &[&str] = &[
     "session_token",
 ];
 
+/// The hosts (and paths) of such URLs.
+const HOSTS: &[(&str, &str)] = &[
+    ("www.googletagmanager.com", "/gtag/js"),
+    ("connect.facebook.net", "/en_US/fbevents.js"),
+    ("www.facebook.com", "/tr"),
+    ("static.hotjar.com", "/c/hotjar-1.js"),
+    ("www.youtube.com", "/embed/dQw4w9WgXcQ"),
+    ("cdn.example.org", "/lib/carousel.min.js"),
+    ("fonts.example.net", "/inter.woff2"),
+    ("js.stripe.com", "/v3/"),
+];
+
 const URLS: &[&str] = &[
     "https://www.googletagmanager.com/gtag/js?id=G-1",
     "https://connect.facebook.net/en_US/fbevents.js",
@@ -58,6 +71,23 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for name in NAMES {
                 black_box(layer.classify_cookie(black_box(name)));
+            }
+        })
+    });
+    let host_table: HashMap<String, &str> =
+        HOSTS.iter().map(|(h, _)| (h.to_string(), "x")).collect();
+    group.throughput(Throughput::Elements(HOSTS.len() as u64));
+    group.bench_function("hosts/hash_map", |b| {
+        b.iter(|| {
+            for (host, _) in HOSTS {
+                black_box(host_table.get(black_box(*host)));
+            }
+        })
+    });
+    group.bench_function("hosts/tower_consent", |b| {
+        b.iter(|| {
+            for (host, path) in HOSTS {
+                black_box(layer.classify_host(black_box(host), black_box(path)));
             }
         })
     });

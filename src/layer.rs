@@ -130,6 +130,37 @@ impl ConsentLayer {
         })
     }
 
+    /// What the layer's rules say about a host and path, as [`ConsentLayer::classify_url`] says
+    /// it once the URL is read (`host` without port or userinfo; any case).
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().build()?;
+    /// let found = layer.classify_host("www.google-analytics.com", "/analytics.js").unwrap();
+    /// assert_eq!(found.category, "analytics");
+    /// assert!(layer.classify_host("www.facebook.com", "/groups").is_none());
+    /// # Ok::<(), tower_consent::ConfigError>(())
+    /// ```
+    pub fn classify_host(&self, host: &str, path: &str) -> Option<CookieClass<'_>> {
+        let host = host.trim_end_matches('.');
+        let lower;
+        let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = host.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            host
+        };
+        let found = self
+            .settings
+            .catalog
+            .trackers
+            .classify_url(host.as_bytes(), path.as_bytes())?;
+        let category = self.settings.categories().name(found.category)?.as_str();
+        Some(CookieClass {
+            category,
+            service: Some(found.service),
+        })
+    }
+
     /// The services in use on the site: the built-in ones its configuration names
     /// (`services`), then those its own rules name, with their categories. For the preferences
     /// page, and for handlers that show visitors what each category means.
