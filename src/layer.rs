@@ -141,7 +141,7 @@ impl ConsentLayer {
     /// # Ok::<(), tower_consent::ConfigError>(())
     /// ```
     pub fn classify_host(&self, host: &str, path: &str) -> Option<CookieClass<'_>> {
-        let host = host.trim_end_matches('.');
+        let host = host.strip_suffix('.').unwrap_or(host);
         let lower;
         let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
             lower = host.to_ascii_lowercase();

@@ -16,6 +16,21 @@ use super::NameHasher;
 
 type HostMap = HashMap<Box<[u8]>, Vec<PathRule>, BuildHasherDefault<NameHasher>>;
 
+/// A host's last two labels (the whole host when it has fewer).
+fn tail(host: &[u8]) -> &[u8] {
+    // A plain loop: hosts are short, and `memrchr`'s setup costs more than the scan.
+    let mut dots = 0;
+    for i in (0..host.len()).rev() {
+        if host[i] == b'.' {
+            dots += 1;
+            if dots == 2 {
+                return &host[i + 1..];
+            }
+        }
+    }
+    host
+}
+
 /// What a tracker rule says: a category (index in the layer's [`Categories`]) and a service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TrackerMatch<'a> {
@@ -43,8 +58,11 @@ pub(crate) struct SiteTrackers {
 /// Compiled tracker rules of one layer.
 #[derive(Debug)]
 pub(crate) struct Trackers {
-    /// Host → its rules, longest path first.
-    hosts: HostMap,
+    /// The site's rules for its own host (relative URLs), longest path first.
+    own_host: Vec<PathRule>,
+    /// Hosts by their last two labels (`googletagmanager.com`, `com.tr`): one lookup finds the
+    /// few rules a host can match, longest host first, each with its rules, longest path first.
+    by_tail: HashMap<Box<[u8]>, Vec<(Box<[u8]>, Vec<PathRule>)>, BuildHasherDefault<NameHasher>>,
     signatures: Option<AhoCorasick>,
     /// By the automaton's pattern id: category and service.
     signature_targets: Vec<(usize, Box<str>)>,
@@ -147,8 +165,24 @@ impl Trackers {
             .fold(crate::consent::CategorySet::EMPTY, |set, (c, _)| {
                 set.with(*c)
             });
+        let own_host = hosts.remove(&b""[..]).unwrap_or_default();
+        let mut by_tail: HashMap<
+            Box<[u8]>,
+            Vec<(Box<[u8]>, Vec<PathRule>)>,
+            BuildHasherDefault<NameHasher>,
+        > = HashMap::default();
+        for (host, rules) in hosts {
+            by_tail
+                .entry(tail(&host).into())
+                .or_default()
+                .push((host, rules));
+        }
+        for bucket in by_tail.values_mut() {
+            bucket.sort_by_key(|(host, _)| std::cmp::Reverse(host.len()));
+        }
         Ok(Trackers {
-            hosts,
+            own_host,
+            by_tail,
             signatures,
             signature_targets,
             signature_categories,
@@ -158,30 +192,30 @@ impl Trackers {
     /// The rule for a URL's (lowercase) host and path: the most specific host suffix with a
     /// rule whose path prefixes `path`.
     pub(crate) fn classify_url(&self, host: &[u8], path: &[u8]) -> Option<TrackerMatch<'_>> {
+        let matching = |rules: &'_ [PathRule]| -> Option<usize> {
+            rules.iter().position(|r| path.starts_with(&r.path))
+        };
         // The page's own host: only the site's rules without a host speak of it.
-        if host.is_empty() {
-            let rules = self.hosts.get(&b""[..])?;
-            return rules
-                .iter()
-                .find(|r| path.starts_with(&r.path))
-                .map(|rule| TrackerMatch {
-                    category: rule.category,
-                    service: &rule.service,
-                });
-        }
-        let mut suffix = host;
-        loop {
-            if let Some(rules) = self.hosts.get(suffix) {
-                if let Some(rule) = rules.iter().find(|r| path.starts_with(&r.path)) {
-                    return Some(TrackerMatch {
-                        category: rule.category,
-                        service: &rule.service,
-                    });
+        let (rules, index) = if host.is_empty() {
+            let index = matching(&self.own_host)?;
+            (&self.own_host, index)
+        } else {
+            let bucket = self.by_tail.get(tail(host))?;
+            bucket.iter().find_map(|(rule_host, rules)| {
+                let covers = host == &**rule_host
+                    || (host.ends_with(rule_host)
+                        && host[..host.len() - rule_host.len()].ends_with(b"."));
+                if !covers {
+                    return None;
                 }
-            }
-            let dot = memchr::memchr(b'.', suffix)?;
-            suffix = &suffix[dot + 1..];
-        }
+                matching(rules).map(|index| (rules, index))
+            })?
+        };
+        let rule = rules.get(index)?;
+        Some(TrackerMatch {
+            category: rule.category,
+            service: &rule.service,
+        })
     }
 
     /// The longest signature any inline script needs to be matched whole: text held back across
