@@ -16,6 +16,9 @@ use super::NameHasher;
 
 type HostMap = HashMap<Box<[u8]>, Vec<PathRule>, BuildHasherDefault<NameHasher>>;
 
+/// Hosts with their rules, by their last two labels.
+type TailMap = HashMap<Box<[u8]>, Vec<(Box<[u8]>, Vec<PathRule>)>, BuildHasherDefault<NameHasher>>;
+
 /// A host's last two labels (the whole host when it has fewer).
 fn tail(host: &[u8]) -> &[u8] {
     // A plain loop: hosts are short, and `memrchr`'s setup costs more than the scan.
@@ -62,7 +65,7 @@ pub(crate) struct Trackers {
     own_host: Vec<PathRule>,
     /// Hosts by their last two labels (`googletagmanager.com`, `com.tr`): one lookup finds the
     /// few rules a host can match, longest host first, each with its rules, longest path first.
-    by_tail: HashMap<Box<[u8]>, Vec<(Box<[u8]>, Vec<PathRule>)>, BuildHasherDefault<NameHasher>>,
+    by_tail: TailMap,
     signatures: Option<AhoCorasick>,
     /// By the automaton's pattern id: category and service.
     signature_targets: Vec<(usize, Box<str>)>,
