@@ -169,11 +169,7 @@ impl Trackers {
                 set.with(*c)
             });
         let own_host = hosts.remove(&b""[..]).unwrap_or_default();
-        let mut by_tail: HashMap<
-            Box<[u8]>,
-            Vec<(Box<[u8]>, Vec<PathRule>)>,
-            BuildHasherDefault<NameHasher>,
-        > = HashMap::default();
+        let mut by_tail = TailMap::default();
         for (host, rules) in hosts {
             by_tail
                 .entry(tail(&host).into())
