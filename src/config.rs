@@ -14,6 +14,7 @@ use crate::catalog::{Catalog, CookieRule, NamePattern, built_in_rules};
 use crate::codec::Codec;
 use crate::consent::{Categories, Category, CategorySet, InvalidCategoryName, MAX_CATEGORIES};
 use crate::cookies::CookieFinder;
+use crate::html::consent_mode::{ConsentModeConfig, Signals};
 use crate::html::{BlockMode, Limits, Rules};
 use crate::request::ConsentReader;
 use crate::sink::{ConsentSink, JsonLinesSink};
@@ -77,6 +78,8 @@ pub struct ConsentConfig {
     pub consent_log: PathBuf,
     /// The HTML rewriter.
     pub html: HtmlConfig,
+    /// Google Consent Mode v2.
+    pub consent_mode: ConsentModeConfig,
 }
 
 /// A configuration file that could not be loaded: [`ConsentConfig::from_file`].
@@ -226,6 +229,7 @@ impl Default for ConsentConfig {
             report_only: false,
             consent_log: PathBuf::from("consent-log.jsonl"),
             html: HtmlConfig::default(),
+            consent_mode: ConsentModeConfig::default(),
         }
     }
 }
@@ -697,6 +701,21 @@ impl ConsentLayerBuilder {
         self
     }
 
+    /// Google Consent Mode v2 (default: off): every HTML page gets, as its first script, the
+    /// `gtag('consent', 'default', …)` call set from the visitor's consent, with the default
+    /// mapping of signals to categories (`ad_*` to marketing, `analytics_storage` to analytics,
+    /// `functionality_storage` and `personalization_storage` to preferences). The configuration
+    /// file's `consent_mode` section changes the mapping.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().consent_mode(true).build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn consent_mode(mut self, enabled: bool) -> Self {
+        self.config.consent_mode.enabled = enabled;
+        self
+    }
+
     /// How blocked elements are blocked: kept but inert (the default), or taken out.
     ///
     /// ```
@@ -767,6 +786,8 @@ pub(crate) struct Settings {
     pub(crate) html_limits: Limits,
     /// The services in use on the site.
     pub(crate) services: Vec<Service>,
+    /// Google Consent Mode's signals, when it is on.
+    pub(crate) consent_mode: Option<Signals>,
 }
 
 /// A service in use on the site: see [`ConsentLayer::services`].
@@ -838,6 +859,10 @@ impl Rules for Settings {
     fn block_mode(&self) -> BlockMode {
         self.block_mode
     }
+
+    fn consent_mode(&self) -> Option<&Signals> {
+        self.consent_mode.as_ref()
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -897,6 +922,16 @@ impl Settings {
             return Err(ConfigError::UnknownService(unknown.clone()));
         }
         let services = services_in_use(&config);
+        let consent_mode = config
+            .consent_mode
+            .compile(&categories)
+            .map_err(|setting| {
+                let category = setting.rsplit(": ").next().unwrap_or_default().to_string();
+                ConfigError::UnknownCategory {
+                    setting: setting.split(": ").next().unwrap_or_default().to_string(),
+                    category,
+                }
+            })?;
         for (index, host) in config.hosts.iter().enumerate() {
             let name = host.host.as_deref().unwrap_or("");
             let valid_host = name.is_empty() || is_domain(name);
@@ -993,6 +1028,7 @@ impl Settings {
             block_mode: config.html.block_mode,
             html_limits: html_limits(&config.html)?,
             services,
+            consent_mode,
         })
     }
 }

@@ -182,7 +182,17 @@ where
                     Some(coding) => {
                         let settings = filter.consent.shared_settings();
                         let allowed = filter.consent.allowed_set();
-                        ConsentBody::html(HtmlBody::new(body, settings, allowed, coding))
+                        let nonce = settings
+                            .consent_mode
+                            .as_ref()
+                            .and_then(|_| html::consent_mode::csp_nonce(&parts.headers));
+                        ConsentBody::html(HtmlBody::new(
+                            body,
+                            settings,
+                            allowed,
+                            coding,
+                            nonce.as_deref(),
+                        ))
                     }
                     None => ConsentBody::inner(body),
                 };

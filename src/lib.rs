@@ -31,6 +31,7 @@ pub use consent::{Category, Consent, ConsentId, InvalidCategoryName, MAX_CATEGOR
 #[cfg(feature = "axum")]
 pub use extract::MissingConsent;
 pub use future::ResponseFuture;
+pub use html::consent_mode::ConsentModeConfig;
 pub use html::{BlockMode, HtmlRewriter};
 pub use layer::{ConsentLayer, CookieClass, catalog_markdown};
 pub use service::ConsentService;

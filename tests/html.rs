@@ -346,3 +346,25 @@ async fn errors_of_the_inner_body_reach_the_client() {
     let error = body.frame().await.unwrap().unwrap_err();
     assert_eq!(error.to_string(), "upstream reset");
 }
+
+/// With Consent Mode on, the page's CSP nonce is carried by the inserted script.
+#[tokio::test]
+async fn consent_mode_carries_the_pages_nonce() {
+    let layer = ConsentLayer::builder()
+        .sink(NoopSink)
+        .consent_mode(true)
+        .build()
+        .unwrap();
+    let req = get("/")
+        .header("x-body", "<html><head><title>t</title></head></html>")
+        .header("x-reply-content-security-policy", "script-src 'nonce-Zm9v'");
+    let reply = send(&layer, done(req)).await;
+    assert!(
+        reply
+            .body
+            .starts_with(r#"<html><head><script data-tower-consent-mode nonce="Zm9v">"#),
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("'ad_storage':'denied'"));
+}

@@ -41,14 +41,16 @@ struct Decoding {
 }
 
 impl<B> HtmlBody<B> {
-    /// A body arriving with `coding` (anything but identity only with `decompress`).
+    /// A body arriving with `coding` (anything but identity only with `decompress`), of a page
+    /// whose `Content-Security-Policy` allows scripts by `nonce`.
     pub(crate) fn new(
         inner: B,
         settings: Arc<Settings>,
         allowed: CategorySet,
         coding: Coding,
+        nonce: Option<&str>,
     ) -> Self {
-        let rewriter = Box::new(Rewriter::new(&*settings, allowed));
+        let rewriter = Box::new(Rewriter::for_page(&*settings, allowed, nonce));
         #[cfg(not(feature = "decompress"))]
         let _ = coding;
         HtmlBody {

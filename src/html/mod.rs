@@ -3,6 +3,7 @@
 //! wraps a response body around it all.
 
 pub(crate) mod body;
+pub(crate) mod consent_mode;
 #[cfg(feature = "decompress")]
 mod decode;
 mod entities;
@@ -57,6 +58,8 @@ pub(crate) trait Rules: Send + Sync {
     fn categories(&self) -> &Categories;
     fn limits(&self) -> Limits;
     fn block_mode(&self) -> BlockMode;
+    /// Google Consent Mode's signals, when it is on.
+    fn consent_mode(&self) -> Option<&consent_mode::Signals>;
 }
 
 /// The rewriter of one HTML body: feed it chunks, take the output pieces.
@@ -77,13 +80,22 @@ pub(crate) struct Rewriter {
 
 impl Rewriter {
     pub(crate) fn new(rules: &dyn Rules, allowed: CategorySet) -> Self {
+        Self::for_page(rules, allowed, None)
+    }
+
+    /// A rewriter for a page whose `Content-Security-Policy` allows scripts by `nonce`.
+    pub(crate) fn for_page(rules: &dyn Rules, allowed: CategorySet, nonce: Option<&str>) -> Self {
+        let mut scanner = Scanner::new(true);
+        scanner.injection = rules
+            .consent_mode()
+            .map(|signals| consent_mode::script(signals, allowed, nonce));
         Rewriter {
             allowed,
             start: [0; 2],
             start_len: 0,
             passthrough: false,
             hold_inline: rules.trackers().signatures_outside(allowed),
-            scanner: Scanner::new(true),
+            scanner,
             carry: Carry::default(),
             base: Base::default(),
             output: VecDeque::new(),

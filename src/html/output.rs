@@ -94,6 +94,22 @@ impl<'a> Out<'a> {
         &self.carry.bytes
     }
 
+    /// `bytes` go out at `at`, a position outside any held region.
+    pub(crate) fn insert_at(&mut self, at: usize, bytes: &[u8]) {
+        self.push_slice(self.emitted, at);
+        self.push_bytes(bytes);
+        self.emitted = at;
+    }
+
+    /// `bytes` go out just before the held region.
+    pub(crate) fn insert_before_held(&mut self, bytes: &[u8]) {
+        if self.carry.bytes.is_empty() {
+            self.push_slice(self.emitted, self.hold_at);
+            self.emitted = self.hold_at;
+        }
+        self.push_bytes(bytes);
+    }
+
     /// The held region is output as it is.
     pub(crate) fn release(&mut self) {
         if !self.carry.bytes.is_empty() {

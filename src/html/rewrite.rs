@@ -213,6 +213,10 @@ impl Policy<'_> {
         urls: &[&'static [u8]],
         classifiable: bool,
     ) -> Verdict {
+        // A Consent Mode script from an earlier rewrite: a fresh one takes its place.
+        if tag.find(super::consent_mode::MARKER).is_some() {
+            return Verdict::Remove;
+        }
         match script_type(tag) {
             ScriptType::JavaScript => self.live_script(tag, base, urls, classifiable),
             ScriptType::Blocked => {

@@ -122,6 +122,8 @@ enum Pending {
     Foreign(Option<Element>),
     /// `<template>`: its content is not part of the document (a `<base>` there does not count).
     Template,
+    /// `<head>`, after which Consent Mode's script goes.
+    Head,
 }
 
 /// The state after a start tag.
@@ -165,6 +167,9 @@ pub(crate) struct Scanner {
     decided: bool,
     /// Where the current tag's `<` is in the chunk.
     tag_start: usize,
+    /// Google Consent Mode's script, until it is inserted (after `<head>`, or before the first
+    /// script of a page without one).
+    pub(crate) injection: Option<Vec<u8>>,
 }
 
 /// What scanning needs from the response: the visitor's policy, and the document's base.
@@ -235,6 +240,7 @@ impl Scanner {
             template_depth: 0,
             decided: false,
             tag_start: 0,
+            injection: None,
         }
     }
 
@@ -625,6 +631,7 @@ impl Scanner {
             b"video" | b"audio" => Pending::Judged(Element::Media, After::Data),
             b"base" => Pending::Judged(Element::Base, After::Data),
             b"template" => Pending::Template,
+            b"head" if self.injection.is_some() => Pending::Head,
             b"noscript" if self.scripting => Pending::Switches(After::NoScript),
             b"plaintext" => Pending::Switches(After::Plaintext),
             _ => match raw_text_name(name) {
@@ -753,6 +760,11 @@ impl Scanner {
             }
             Pending::Foreign(element) => self.foreign_start_tag(cx, out, element, end),
             Pending::Template => self.template_depth = self.template_depth.saturating_add(1),
+            Pending::Head => {
+                if let Some(script) = self.injection.take() {
+                    out.insert_at(end, &script);
+                }
+            }
         }
         end
     }
@@ -768,6 +780,12 @@ impl Scanner {
         end: usize,
     ) {
         let attrs_overflow = self.lexer.attrs_overflow;
+        if element == Element::Script && namespace == "html" {
+            // A page without `<head>`: Consent Mode's script goes before its first script.
+            if let Some(script) = self.injection.take() {
+                out.insert_before_held(&script);
+            }
+        }
         let verdict = {
             let view = TagView {
                 bytes: out.held(end),

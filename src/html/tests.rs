@@ -810,3 +810,111 @@ mod site_rules {
         }
     }
 }
+
+/// Google Consent Mode's default call, first in `<head>`.
+mod consent_mode {
+    use super::*;
+    use crate::html::consent_mode::csp_nonce;
+
+    fn on() -> Arc<Settings> {
+        let mut config = ConsentConfig::default();
+        config.consent_mode.enabled = true;
+        settings_with(config)
+    }
+
+    const DENIED: &str = "<script data-tower-consent-mode>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}gtag('consent','default',{'ad_storage':'denied','ad_user_data':'denied','ad_personalization':'denied','analytics_storage':'denied','functionality_storage':'denied','personalization_storage':'denied','security_storage':'granted'});</script>";
+
+    #[test]
+    fn the_default_call_goes_first_in_head() {
+        let settings = on();
+        let page = r#"<!DOCTYPE html><html><HEAD lang=en><meta charset=utf-8><script src="/app.js"></script></head><body>x</body></html>"#;
+        let out = rewrite_with(&settings, page, &[]);
+        assert_eq!(
+            out,
+            page.replace("<HEAD lang=en>", &format!("<HEAD lang=en>{DENIED}"))
+        );
+        let analytics = rewrite_with(&settings, page, &[2]);
+        assert!(
+            analytics.contains("'analytics_storage':'granted'"),
+            "{analytics}"
+        );
+        assert!(analytics.contains("'ad_storage':'denied'"), "{analytics}");
+        // Off by default: nothing inserted.
+        assert_eq!(rewrite(page, &[]), page);
+    }
+
+    #[test]
+    fn without_head_it_goes_before_the_first_script() {
+        let settings = on();
+        let page = r#"<p>x</p><script>var a;</script><script>var b;</script>"#;
+        let out = rewrite_with(&settings, page, &[]);
+        assert_eq!(
+            out,
+            format!("<p>x</p>{DENIED}<script>var a;</script><script>var b;</script>")
+        );
+        // A page with neither gets nothing: no script reads it.
+        assert_eq!(rewrite_with(&settings, "<p>x</p>", &[]), "<p>x</p>");
+    }
+
+    #[test]
+    fn the_nonce_of_the_page_is_carried() {
+        let settings = on();
+        let mut rewriter =
+            crate::html::Rewriter::for_page(&*settings, allowed(&[]), Some("r4nd0m"));
+        rewriter.push(&*settings, &bytes::Bytes::from_static(b"<head></head>"));
+        rewriter.end(&*settings);
+        let mut out = Vec::new();
+        while let Some(piece) = rewriter.next_piece() {
+            out.extend_from_slice(&piece);
+        }
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.starts_with(r#"<head><script data-tower-consent-mode nonce="r4nd0m">"#),
+            "{out}"
+        );
+
+        let mut headers = http::HeaderMap::new();
+        headers.append(
+            http::header::CONTENT_SECURITY_POLICY,
+            "default-src 'self' 'nonce-dflt'; script-src 'self' 'nonce-abc123+/='"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(csp_nonce(&headers).as_deref(), Some("abc123+/="));
+        let mut fallback = http::HeaderMap::new();
+        fallback.append(
+            http::header::CONTENT_SECURITY_POLICY,
+            "default-src 'nonce-dflt'".parse().unwrap(),
+        );
+        assert_eq!(csp_nonce(&fallback).as_deref(), Some("dflt"));
+        let mut bad = http::HeaderMap::new();
+        bad.append(
+            http::header::CONTENT_SECURITY_POLICY,
+            "script-src 'nonce-a\"b'".parse().unwrap(),
+        );
+        assert_eq!(
+            csp_nonce(&bad),
+            None,
+            "a nonce that could break out of the attribute"
+        );
+    }
+
+    #[test]
+    fn the_mapping_is_configurable_and_checked() {
+        let config: ConsentConfig = serde_json::from_str(
+            r#"{"consent_mode": {"enabled": true, "analytics_storage": "marketing"}}"#,
+        )
+        .unwrap();
+        let settings = settings_with(config);
+        let out = rewrite_with(&settings, "<head></head>", &[2]);
+        assert!(out.contains("'analytics_storage':'denied'"), "{out}");
+        let bad: ConsentConfig =
+            serde_json::from_str(r#"{"consent_mode": {"enabled": true, "ad_storage": "ads"}}"#)
+                .unwrap();
+        let error = ConsentLayer::builder_from(bad).build().unwrap_err();
+        assert!(
+            error.to_string().contains("consent_mode.ad_storage"),
+            "{error}"
+        );
+    }
+}
