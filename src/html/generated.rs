@@ -298,7 +298,15 @@ fn fragment(rng: &mut Rng) -> String {
                 "https://cdn.example.org/a/"
             ])
         ),
-        18 => format!("<svg><font color=red>{}</font></svg>", judged_element(rng)),
+        18 => {
+            let shape = rng.pick(&[
+                "<svg><font color=red>{}</font></svg>",
+                "<svg/><title>{}</title>",
+                "<math/><textarea>{}</textarea>",
+                "<svg><g/><title>{}</title></svg>",
+            ]);
+            shape.replace("{}", &judged_element(rng))
+        }
         _ => format!("<div><p>{}</p></div>", judged_element(rng)),
     }
 }

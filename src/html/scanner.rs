@@ -687,7 +687,19 @@ impl Scanner {
             };
         }
         if !out.holding() {
-            return match self.lexer.skip(buf, i) {
+            // The fast skip does not tell `<svg/>` from `<svg>`; in foreign content that
+            // decides whether an element opens.
+            let self_closing_matters = !self.lexer.end_tag
+                && matches!(
+                    self.pending,
+                    Pending::EntersForeign(_) | Pending::Foreign(_)
+                );
+            let step = if self_closing_matters {
+                self.lexer.run(buf, i)
+            } else {
+                self.lexer.skip(buf, i)
+            };
+            return match step {
                 Step::Done(end) | Step::NameDone { at: end, .. } => self.tag_end(cx, out, end),
                 Step::More => buf.len(),
             };

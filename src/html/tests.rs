@@ -541,6 +541,23 @@ mod review {
         }
     }
 
+    /// Found by the fuzzer: `<svg/>` opens no foreign content, however the tag is cut.
+    #[test]
+    fn self_closing_svg_opens_nothing() {
+        let settings = settings();
+        for input in [
+            format!(r#"<svg ng started/><title><img src="{PIXEL}"></title>"#),
+            format!(r#"<math/><textarea><iframe src="{VIDEO}"></iframe></textarea>"#),
+            format!(r#"<svg><g/><title><img src="{PIXEL}"></title></svg>"#),
+        ] {
+            let output = rewrite_with(&settings, &input, &[]);
+            assert_nothing_live(&settings, &input, &[]);
+            if input.starts_with("<svg ng") || input.starts_with("<math/>") {
+                assert_eq!(output, input, "text in RCDATA is not markup");
+            }
+        }
+    }
+
     #[test]
     fn elements_with_many_attributes_are_made_inert() {
         let settings = settings();
