@@ -925,13 +925,7 @@ impl Settings {
         let consent_mode = config
             .consent_mode
             .compile(&categories)
-            .map_err(|setting| {
-                let category = setting.rsplit(": ").next().unwrap_or_default().to_string();
-                ConfigError::UnknownCategory {
-                    setting: setting.split(": ").next().unwrap_or_default().to_string(),
-                    category,
-                }
-            })?;
+            .map_err(|(setting, category)| ConfigError::UnknownCategory { setting, category })?;
         for (index, host) in config.hosts.iter().enumerate() {
             let name = host.host.as_deref().unwrap_or("");
             let valid_host = name.is_empty() || is_domain(name);

@@ -51,8 +51,12 @@ impl Default for ConsentModeConfig {
 pub(crate) type Signals = Vec<(&'static str, usize)>;
 
 impl ConsentModeConfig {
-    /// The signals, when enabled; `Err` names a category the layer does not have.
-    pub(crate) fn compile(&self, categories: &Categories) -> Result<Option<Signals>, String> {
+    /// The signals, when enabled; `Err` has the setting and the category the layer does not
+    /// have.
+    pub(crate) fn compile(
+        &self,
+        categories: &Categories,
+    ) -> Result<Option<Signals>, (String, String)> {
         if !self.enabled {
             return Ok(None);
         }
@@ -71,7 +75,7 @@ impl ConsentModeConfig {
                 categories
                     .index_of(category)
                     .map(|index| (signal, index))
-                    .ok_or_else(|| format!("consent_mode.{signal}: {category}"))
+                    .ok_or_else(|| (format!("consent_mode.{signal}"), category.clone()))
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)

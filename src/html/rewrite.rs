@@ -199,7 +199,7 @@ impl Policy<'_> {
         }
     }
 
-    fn category_name(&self, index: usize) -> &str {
+    pub(crate) fn category_name(&self, index: usize) -> &str {
         self.categories
             .name(index)
             .map_or(UNKNOWN_CATEGORY, |c| c.as_str())
@@ -307,10 +307,6 @@ impl Policy<'_> {
             named = true;
         }
         named.then_some(set)
-    }
-
-    pub(crate) fn category_label(&self, index: usize) -> &str {
-        self.category_name(index)
     }
 }
 

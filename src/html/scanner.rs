@@ -1344,7 +1344,7 @@ impl Scanner {
         );
         match first {
             Some((_, category)) => {
-                let label = policy.category_label(category).to_owned();
+                let label = policy.category_name(category).to_owned();
                 self.block_inline(cx, out, to, &label);
             }
             None if over => self.block_inline(cx, out, to, rewrite::UNKNOWN_CATEGORY),
