@@ -224,8 +224,14 @@ impl Hasher for NameHasher {
         self.add(n as u64);
     }
 
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
     fn finish(&self) -> u64 {
-        self.0
+        // A multiply carries entropy only upwards, and the table picks a bucket by the low
+        // bits: rotated, the well-mixed high bits pick it (as `rustc-hash` does).
+        self.0.rotate_left(26)
     }
 }
 

@@ -16,22 +16,63 @@ use super::NameHasher;
 
 type HostMap = HashMap<Box<[u8]>, Vec<PathRule>, BuildHasherDefault<NameHasher>>;
 
-/// Hosts with their rules, by their last two labels.
-type TailMap = HashMap<Box<[u8]>, Vec<(Box<[u8]>, Vec<PathRule>)>, BuildHasherDefault<NameHasher>>;
+/// Rule hosts with their rules, longest host first.
+type HostRules = Vec<(Box<[u8]>, Vec<PathRule>)>;
 
-/// A host's last two labels (the whole host when it has fewer).
-fn tail(host: &[u8]) -> &[u8] {
-    // A plain loop: hosts are short, and `memrchr`'s setup costs more than the scan.
-    let mut dots = 0;
-    for i in (0..host.len()).rev() {
-        if host[i] == b'.' {
-            dots += 1;
-            if dots == 2 {
-                return &host[i + 1..];
-            }
-        }
+/// Rule hosts by the key of their last [`SUFFIX`] bytes.
+type SuffixMap = HashMap<u64, HostRules, BuildHasherDefault<NameHasher>>;
+
+/// How many trailing bytes of a host pick its bucket: every rule host at least this long lands
+/// in the bucket of its own last bytes, which a host it covers shares. Seven is the shortest
+/// built-in rule (`vwo.com`); shorter site rules are compared one by one.
+const SUFFIX: usize = 7;
+
+/// The key of a host's last [`SUFFIX`] bytes, or `None` when it is shorter. One word, read
+/// without a scan for dots: finding the last two labels byte by byte cost more than the
+/// rest of a lookup.
+fn suffix_key(host: &[u8]) -> Option<u64> {
+    if let Some(start) = host.len().checked_sub(SUFFIX + 1) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&host[start..]);
+        // Little-endian: the first of the eight bytes is the lowest; shifted out.
+        Some(u64::from_le_bytes(word) >> 8)
+    } else if host.len() == SUFFIX {
+        Some(
+            host.iter()
+                .rev()
+                .fold(0u64, |word, b| word << 8 | u64::from(*b)),
+        )
+    } else {
+        None
     }
-    host
+}
+
+/// Whether a rule for `rule_host` covers `host`: the same host, or one of its subdomains.
+fn covers(host: &[u8], rule_host: &[u8]) -> bool {
+    // The label boundary first: it turns most hosts of a bucket away without a comparison.
+    match host.len().checked_sub(rule_host.len()) {
+        Some(0) => host == rule_host,
+        Some(start) => host[start - 1] == b'.' && host[start..] == *rule_host,
+        None => false,
+    }
+}
+
+/// The first (longest) of `rules` whose path prefixes `path`.
+fn first_path_rule<'a>(rules: &'a [PathRule], path: &[u8]) -> Option<&'a PathRule> {
+    // An empty path is tested apart: comparing with an empty boxed slice (a dangling pointer)
+    // sent `memcmp` into a masked load of an unmapped page, a microcode assist of hundreds of
+    // cycles on every host rule without a path.
+    rules
+        .iter()
+        .find(|r| r.path.is_empty() || path.starts_with(&r.path))
+}
+
+/// The first rule of the first of `hosts` that covers `host` and has a rule for `path`.
+fn first_host_rule<'a>(hosts: &'a HostRules, host: &[u8], path: &[u8]) -> Option<&'a PathRule> {
+    hosts
+        .iter()
+        .filter(|(rule_host, _)| covers(host, rule_host))
+        .find_map(|(_, rules)| first_path_rule(rules, path))
 }
 
 /// What a tracker rule says: a category (index in the layer's [`Categories`]) and a service.
@@ -63,9 +104,11 @@ pub(crate) struct SiteTrackers {
 pub(crate) struct Trackers {
     /// The site's rules for its own host (relative URLs), longest path first.
     own_host: Vec<PathRule>,
-    /// Hosts by their last two labels (`googletagmanager.com`, `com.tr`): one lookup finds the
-    /// few rules a host can match, longest host first, each with its rules, longest path first.
-    by_tail: TailMap,
+    /// Rule hosts of at least [`SUFFIX`] bytes by their last ones: one lookup finds the few a
+    /// host can match, longest host first, each with its rules, longest path first.
+    by_suffix: SuffixMap,
+    /// Shorter rule hosts (site rules such as `t.co`), longest first.
+    short_hosts: HostRules,
     signatures: Option<AhoCorasick>,
     /// By the automaton's pattern id: category and service.
     signature_targets: Vec<(usize, Box<str>)>,
@@ -169,19 +212,21 @@ impl Trackers {
                 set.with(*c)
             });
         let own_host = hosts.remove(&b""[..]).unwrap_or_default();
-        let mut by_tail = TailMap::default();
+        let mut by_suffix = SuffixMap::default();
+        let mut short_hosts = HostRules::new();
         for (host, rules) in hosts {
-            by_tail
-                .entry(tail(&host).into())
-                .or_default()
-                .push((host, rules));
+            match suffix_key(&host) {
+                Some(key) => by_suffix.entry(key).or_default().push((host, rules)),
+                None => short_hosts.push((host, rules)),
+            }
         }
-        for bucket in by_tail.values_mut() {
+        for bucket in by_suffix.values_mut().chain([&mut short_hosts]) {
             bucket.sort_by_key(|(host, _)| std::cmp::Reverse(host.len()));
         }
         Ok(Trackers {
             own_host,
-            by_tail,
+            by_suffix,
+            short_hosts,
             signatures,
             signature_targets,
             signature_categories,
@@ -191,26 +236,16 @@ impl Trackers {
     /// The rule for a URL's (lowercase) host and path: the most specific host suffix with a
     /// rule whose path prefixes `path`.
     pub(crate) fn classify_url(&self, host: &[u8], path: &[u8]) -> Option<TrackerMatch<'_>> {
-        let matching = |rules: &'_ [PathRule]| -> Option<usize> {
-            rules.iter().position(|r| path.starts_with(&r.path))
-        };
         // The page's own host: only the site's rules without a host speak of it.
-        let (rules, index) = if host.is_empty() {
-            let index = matching(&self.own_host)?;
-            (&self.own_host, index)
+        let rule = if host.is_empty() {
+            first_path_rule(&self.own_host, path)
         } else {
-            let bucket = self.by_tail.get(tail(host))?;
-            bucket.iter().find_map(|(rule_host, rules)| {
-                let covers = host == &**rule_host
-                    || (host.ends_with(rule_host)
-                        && host[..host.len() - rule_host.len()].ends_with(b"."));
-                if !covers {
-                    return None;
-                }
-                matching(rules).map(|index| (rules, index))
-            })?
-        };
-        let rule = rules.get(index)?;
+            // Rules of the bucket are all longer than the short ones: more specific, so first.
+            let bucket = suffix_key(host).and_then(|key| self.by_suffix.get(&key));
+            bucket
+                .and_then(|hosts| first_host_rule(hosts, host, path))
+                .or_else(|| first_host_rule(&self.short_hosts, host, path))
+        }?;
         Some(TrackerMatch {
             category: rule.category,
             service: &rule.service,
@@ -307,6 +342,46 @@ mod tests {
             Some(3)
         );
         assert_eq!(category(&trackers, "", "/local.js"), None);
+    }
+
+    #[test]
+    fn rule_hosts_of_every_length_match_only_their_subdomains() {
+        // Around the bucket key's length: shorter rules are compared one by one, longer ones
+        // found through the key of their last bytes, and the most specific still wins.
+        let site = SiteTrackers {
+            hosts: [
+                ("t.co", "", "marketing"),
+                ("abc.xyz", "", "analytics"),
+                ("m.abc.xyz", "", "marketing"),
+                ("stats.example.org", "/js/", "analytics"),
+            ]
+            .iter()
+            .map(|(h, p, c)| (h.to_string(), p.to_string(), c.to_string(), None))
+            .collect(),
+            ..SiteTrackers::default()
+        };
+        let trackers = match Trackers::compile(&Categories::standard(), &site) {
+            Ok(trackers) => trackers,
+            Err(error) => panic!("{error:?}"),
+        };
+        let cases = [
+            ("t.co", Some(3)),
+            ("x.t.co", Some(3)),
+            ("at.co", None),
+            ("abc.xyz", Some(2)),
+            ("www.abc.xyz", Some(2)),
+            ("m.abc.xyz", Some(3)),
+            ("a.m.abc.xyz", Some(3)),
+            ("xabc.xyz", None),
+            ("bc.xyz", None),
+            ("stats.example.org", Some(2)),
+            ("cdn.stats.example.org", Some(2)),
+            ("example.org", None),
+        ];
+        for (host, expected) in cases {
+            assert_eq!(category(&trackers, host, "/js/a.js"), expected, "{host}");
+        }
+        assert_eq!(category(&trackers, "stats.example.org", "/img"), None);
     }
 
     #[test]
