@@ -1,7 +1,7 @@
 //! See what the layer does, from the command line.
 //!
 //! ```text
-//! cargo run --example inspect -- html [--consent none|all|CAT,CAT] [--base-url URL] [FILE]
+//! cargo run --example inspect -- html [--consent none|all|CAT,CAT] [--base-url URL] [--banner] [FILE]
 //! cargo run --example inspect -- cookie [--config FILE] NAME...        (or names on stdin)
 //! cargo run --example inspect -- set-cookie [--config FILE] [--consent none|all|CAT,CAT]
 //! cargo run --example inspect -- catalog
@@ -17,7 +17,9 @@
 //! consent is recorded at its endpoint, and the page is served by an inner service as
 //! `text/html` and read back from the response body. `none` is a visitor who has not decided;
 //! `all` one who accepted everything; `analytics,marketing` one who saved exactly those.
-//! `--base-url` is the page's address (default `https://www.example.com/`).
+//! `--base-url` is the page's address (default `https://www.example.com/`). The banner (or, for
+//! a visitor who decided, the "Cookie settings" link) is left out unless `--banner` is given,
+//! so that the output shows what the rewriter did to the page itself.
 
 use std::convert::Infallible;
 use std::io::{Read, Write};
@@ -30,7 +32,8 @@ use http_body_util::{BodyExt, Full};
 use tower::{Layer, ServiceExt, service_fn};
 use tower_consent::{ConsentConfig, ConsentLayer, NoopSink};
 
-const USAGE: &str = "usage: inspect html [--consent none|all|CAT,CAT] [--base-url URL] [FILE]
+const USAGE: &str =
+    "usage: inspect html [--consent none|all|CAT,CAT] [--base-url URL] [--banner] [FILE]
        inspect cookie [--config FILE] NAME...
        inspect set-cookie [--config FILE] [--consent none|all|CAT,CAT]
        inspect catalog";
@@ -44,6 +47,7 @@ enum Consent {
 struct HtmlArgs {
     consent: Consent,
     base_url: Uri,
+    banner: bool,
     file: Option<String>,
 }
 
@@ -51,6 +55,7 @@ fn parse_html_args(args: &[String]) -> Result<HtmlArgs, String> {
     let mut parsed = HtmlArgs {
         consent: Consent::Undecided,
         base_url: Uri::from_static("https://www.example.com/"),
+        banner: false,
         file: None,
     };
     let mut args = args.iter();
@@ -70,6 +75,7 @@ fn parse_html_args(args: &[String]) -> Result<HtmlArgs, String> {
                     ),
                 };
             }
+            "--banner" => parsed.banner = true,
             "--base-url" => {
                 let value = args.next().ok_or("--base-url needs a value")?;
                 let uri: Uri = value
@@ -152,6 +158,8 @@ async fn html(args: HtmlArgs) -> Result<Vec<u8>, String> {
     };
     let layer = ConsentLayer::builder()
         .sink(NoopSink)
+        .banner(args.banner)
+        .settings_link(args.banner)
         .build()
         .map_err(|e| e.to_string())?;
     let cookie = consent_cookie(&layer, &args.consent, &args.base_url).await?;

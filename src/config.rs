@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::ConsentLayer;
+use crate::banner::{Banner, BannerConfig, BannerError, BannerTexts};
 use crate::catalog::trackers::Trackers;
 use crate::catalog::{Catalog, CookieRule, NamePattern, built_in_rules};
 use crate::codec::Codec;
@@ -80,6 +81,8 @@ pub struct ConsentConfig {
     pub html: HtmlConfig,
     /// Google Consent Mode v2.
     pub consent_mode: ConsentModeConfig,
+    /// The built-in banner, "Cookie settings" link and preferences page.
+    pub banner: BannerConfig,
 }
 
 /// A configuration file that could not be loaded: [`ConsentConfig::from_file`].
@@ -230,6 +233,7 @@ impl Default for ConsentConfig {
             consent_log: PathBuf::from("consent-log.jsonl"),
             html: HtmlConfig::default(),
             consent_mode: ConsentModeConfig::default(),
+            banner: BannerConfig::default(),
         }
     }
 }
@@ -412,6 +416,27 @@ pub enum ConfigError {
     /// A declared signature is too short to mean anything.
     #[error("{0}: a signature needs at least 4 characters")]
     InvalidSignature(String),
+    /// `banner.default_language` is not one of `banner.languages`.
+    #[error("banner.default_language {0:?} is not one of banner.languages")]
+    UnknownDefaultLanguage(String),
+    /// A language offered by the banner lacks a text: one without built-in texts needs all.
+    #[error(
+        "banner.texts.{language}.{key} is missing (a language without built-in texts needs every text)"
+    )]
+    MissingBannerText {
+        /// The language tag.
+        language: String,
+        /// The missing text's key.
+        key: String,
+    },
+    /// `banner.texts` gives texts for a language `banner.languages` does not offer.
+    #[error("banner.texts.{0} gives texts for a language that banner.languages does not list")]
+    TextsForUnofferedLanguage(String),
+    /// The privacy policy link is neither an absolute path nor an `http(s)` URL.
+    #[error(
+        "banner.privacy_policy {0:?}: expected an absolute path such as /privacy or an https:// URL"
+    )]
+    InvalidPrivacyPolicy(String),
     /// An HTML rewriter bound is too small to hold ordinary tags.
     #[error("{setting} is {value} bytes; use at least 1024")]
     HtmlLimitTooSmall {
@@ -716,6 +741,68 @@ impl ConsentLayerBuilder {
         self
     }
 
+    /// The built-in banner for visitors who have not decided (default: on). Off, the site
+    /// shows its own and posts to the consent endpoint.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().banner(false).build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn banner(mut self, enabled: bool) -> Self {
+        self.config.banner.enabled = enabled;
+        self
+    }
+
+    /// The site's privacy policy, linked from the banner and the preferences page: an
+    /// absolute path or an `http(s)` URL.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().privacy_policy("/privacy").build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn privacy_policy(mut self, link: impl Into<String>) -> Self {
+        self.config.banner.privacy_policy = Some(link.into());
+        self
+    }
+
+    /// The language shown when `Accept-Language` names none the banner offers (default: `en`).
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().default_language("nl").build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn default_language(mut self, language: impl Into<String>) -> Self {
+        self.config.banner.default_language = language.into();
+        self
+    }
+
+    /// The small "Cookie settings" link for visitors who decided (default: on).
+    pub fn settings_link(mut self, enabled: bool) -> Self {
+        self.config.banner.settings_link = enabled;
+        self
+    }
+
+    /// Texts of one language that replace the built-in ones; for a language without built-in
+    /// texts, add it to the offered ones and give every text.
+    ///
+    /// ```
+    /// use tower_consent::{BannerTexts, ConsentLayer};
+    ///
+    /// let mut texts = BannerTexts::default();
+    /// texts.reject_all = Some("Nee".into());
+    /// let layer = ConsentLayer::builder().banner_texts("nl", texts).build();
+    /// assert!(layer.is_ok());
+    /// ```
+    pub fn banner_texts(mut self, language: impl Into<String>, texts: BannerTexts) -> Self {
+        let language = language.into();
+        let offered = &mut self.config.banner.languages;
+        if !offered.iter().any(|l| l.eq_ignore_ascii_case(&language)) {
+            offered.push(language.clone());
+        }
+        self.config.banner.texts.insert(language, texts);
+        self
+    }
+
     /// How blocked elements are blocked: kept but inert (the default), or taken out.
     ///
     /// ```
@@ -788,6 +875,8 @@ pub(crate) struct Settings {
     pub(crate) services: Vec<Service>,
     /// Google Consent Mode's signals, when it is on.
     pub(crate) consent_mode: Option<Signals>,
+    /// The banner, link and preferences page.
+    pub(crate) banner: Banner,
 }
 
 /// A service in use on the site: see [`ConsentLayer::services`].
@@ -1002,6 +1091,22 @@ impl Settings {
                 "tower-consent: the consent cookie is not Secure; use this for local development over plain HTTP only"
             );
         }
+        let banner = Banner::compile(
+            &config.banner,
+            &categories,
+            config.policy_revision,
+            &endpoint.path,
+        )
+        .map_err(|error| match error {
+            BannerError::DefaultLanguage(language) => ConfigError::UnknownDefaultLanguage(language),
+            BannerError::MissingText { language, key } => {
+                ConfigError::MissingBannerText { language, key }
+            }
+            BannerError::TextsForUnofferedLanguage(language) => {
+                ConfigError::TextsForUnofferedLanguage(language)
+            }
+            BannerError::PrivacyPolicy(link) => ConfigError::InvalidPrivacyPolicy(link),
+        })?;
         let sink = sink.unwrap_or_else(|| Arc::new(JsonLinesSink::new(config.consent_log)));
         Ok(Settings {
             reader: ConsentReader {
@@ -1023,6 +1128,7 @@ impl Settings {
             html_limits: html_limits(&config.html)?,
             services,
             consent_mode,
+            banner,
         })
     }
 }

@@ -11,11 +11,12 @@ use http::{Response, StatusCode, request};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
+use crate::banner::PagePlan;
 use crate::config::Settings;
 use crate::consent::CategorySet;
 use crate::endpoint::{self, Format};
 use crate::headers::{self, validators};
-use crate::html::{self, body::HtmlBody, response::Coding, response::Skip};
+use crate::html::{self, PageInserts, body::HtmlBody, response::Coding, response::Skip};
 use crate::{Consent, ConsentBody};
 
 pin_project! {
@@ -67,13 +68,15 @@ pub(crate) struct ResponseFilter {
 }
 
 /// What the HTML rewriter needs to know of the request.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct HtmlRequest {
     /// The response may be rewritten (the layer rewrites HTML, and the request is not `HEAD`).
     pub(crate) rewrite: bool,
     /// The request's `If-None-Match` named the visitor's own variant: a `304` gets the
     /// variant's `ETag` back.
     pub(crate) variant_revalidated: bool,
+    /// The banner or link a page gets (boxed: most responses are not pages).
+    pub(crate) page: Option<Box<PagePlan>>,
 }
 
 impl ResponseFilter {
@@ -100,7 +103,9 @@ impl ResponseFilter {
             || (status == StatusCode::NOT_MODIFIED && self.html.variant_revalidated)
         {
             html::response::drop_length_headers(headers);
-            validators::vary_etag(headers, self.consent.allowed_set().bits());
+            let variant =
+                validators::variant(self.consent.allowed_set(), self.html.page.as_deref());
+            validators::vary_etag(headers, &variant);
             changed_by_consent = true;
         }
         if rewrite.is_some_and(|coding| coding != Coding::Identity) {
@@ -108,9 +113,28 @@ impl ResponseFilter {
         }
         if changed_by_consent && !settings.report_only {
             let gpc_in_use = settings.categories().sale_share() != CategorySet::EMPTY;
-            headers::add_vary(headers, gpc_in_use);
+            // The banner and link are in the visitor's language.
+            let language = rewrite.is_some() && self.html.page.is_some();
+            headers::add_vary(headers, gpc_in_use, language);
         }
         rewrite
+    }
+
+    /// What the page view gets inserted: Consent Mode's nonce, and the banner or link, as
+    /// the response's `Content-Security-Policy` allows.
+    fn inserts(&self, headers: &http::HeaderMap) -> PageInserts {
+        let settings = self.consent.settings();
+        PageInserts {
+            script_nonce: settings
+                .consent_mode
+                .as_ref()
+                .and_then(|_| html::consent_mode::csp_nonce(headers)),
+            closing: self
+                .html
+                .page
+                .as_ref()
+                .map(|page| page.markup(settings, headers)),
+        }
     }
 
     fn rewrites(&self, status: StatusCode, headers: &http::HeaderMap) -> Option<Coding> {
@@ -180,18 +204,13 @@ where
                 let (mut parts, body) = response.into_parts();
                 let body = match filter.apply(parts.status, &mut parts.headers) {
                     Some(coding) => {
-                        let settings = filter.consent.shared_settings();
-                        let allowed = filter.consent.allowed_set();
-                        let nonce = settings
-                            .consent_mode
-                            .as_ref()
-                            .and_then(|_| html::consent_mode::csp_nonce(&parts.headers));
+                        let inserts = filter.inserts(&parts.headers);
                         ConsentBody::html(HtmlBody::new(
                             body,
-                            settings,
-                            allowed,
+                            filter.consent.shared_settings(),
+                            filter.consent.allowed_set(),
                             coding,
-                            nonce.as_deref(),
+                            inserts,
                         ))
                     }
                     None => ConsentBody::inner(body),

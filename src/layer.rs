@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tower::Layer;
 
+use crate::Wording;
 use crate::config::{ConsentConfig, ConsentLayerBuilder, Service, Settings};
 use crate::consent::CategorySet;
 use crate::{ConfigError, ConsentService, HtmlRewriter};
@@ -185,6 +186,22 @@ impl ConsentLayer {
     /// ```
     pub fn services(&self) -> &[Service] {
         &self.settings.services
+    }
+
+    /// Every wording the banner and preferences page show, one per offered language, with the
+    /// hash each recorded choice carries ([`ConsentRecord::wording`](crate::ConsentRecord)):
+    /// what a site keeps to show which texts a choice was made on. A new policy revision or
+    /// any changed text gives a new hash.
+    ///
+    /// ```
+    /// let layer = tower_consent::ConsentLayer::builder().build()?;
+    /// let dutch = layer.wordings().into_iter().find(|w| w.language == "nl").unwrap();
+    /// assert_eq!(dutch.hash.len(), 32);
+    /// assert!(dutch.texts.contains(&("reject_all".into(), "Nee, bedankt".into())));
+    /// # Ok::<(), tower_consent::ConfigError>(())
+    /// ```
+    pub fn wordings(&self) -> Vec<Wording> {
+        self.settings.banner.wordings()
     }
 
     pub(crate) fn from_settings(settings: Arc<Settings>) -> Self {

@@ -3,6 +3,7 @@
 //! Cookie-consent middleware for Tower.
 #![doc = include_str!("../README.md")]
 
+mod banner;
 mod body;
 mod catalog;
 mod codec;
@@ -21,6 +22,7 @@ mod service;
 mod sink;
 mod time;
 
+pub use banner::{BannerConfig, BannerTexts, CategoryTexts, Wording};
 pub use body::ConsentBody;
 pub use config::{
     ConfigError, ConfigFileError, ConsentConfig, ConsentLayerBuilder, CookieConfig,

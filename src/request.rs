@@ -81,6 +81,9 @@ pub(crate) struct RequestFacts {
     /// The request loads a page: a document or frame navigation by `Sec-Fetch-Dest`, or, from
     /// a browser that does not send it, an `Accept` that asks for HTML.
     pub(crate) navigation: bool,
+    /// The navigation loads a frame (`Sec-Fetch-Dest: iframe` or `frame`), not a top-level
+    /// document: no banner goes into it.
+    pub(crate) frame: bool,
     /// The request carries `If-None-Match`.
     pub(crate) conditional: bool,
 }
@@ -132,10 +135,12 @@ impl RequestFacts {
             Some(dest) => is_navigation_dest(dest),
             None => accepts_html(headers),
         };
+        let frame = dest.is_some_and(|d| matches!(d.as_bytes(), b"iframe" | b"frame"));
         RequestFacts {
             cookies,
             gpc,
             navigation,
+            frame,
             conditional,
         }
     }

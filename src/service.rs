@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::ACCEPT_ENCODING;
-use http::{Method, Request, Response};
+use http::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE};
+use http::{HeaderValue, Method, Request, Response};
 use tower::Service;
 
+use crate::banner::PagePlan;
 use crate::config::Settings;
 use crate::endpoint::{self, Prepared};
 use crate::future::{HtmlRequest, ResponseFilter, ResponseFuture};
@@ -60,7 +61,8 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let settings = &self.settings;
-        if req.uri().path() == settings.endpoint_path {
+        let path = req.uri().path();
+        if path == settings.endpoint_path || path == settings.banner.stylesheet_path {
             let (parts, body) = req.into_parts();
             return match endpoint::prepare(&parts, settings) {
                 Prepared::Answer(response) => ResponseFuture::answered(response),
@@ -70,7 +72,7 @@ where
             };
         }
         let facts = RequestFacts::read(req.headers(), &settings.reader.finder);
-        let (navigation, conditional) = (facts.navigation, facts.conditional);
+        let (navigation, frame, conditional) = (facts.navigation, facts.frame, facts.conditional);
         let consent = request::consent(settings, facts);
         let partial_navigation = navigation && !consent.allows_all();
         // A page view is where cookies left from before a withdrawal are cleared.
@@ -82,15 +84,29 @@ where
         let mut html = HtmlRequest {
             rewrite: settings.rewrite_html && !settings.report_only && req.method() != Method::HEAD,
             variant_revalidated: false,
+            page: None,
         };
         if html.rewrite {
-            if partial_navigation {
-                // The page must arrive uncompressed for trackers to be blocked in it.
+            if navigation && !frame {
+                html.page = PagePlan::new(
+                    &settings.banner,
+                    consent.is_decided(),
+                    consent.gpc(),
+                    req.headers()
+                        .get(ACCEPT_LANGUAGE)
+                        .map(HeaderValue::as_bytes),
+                    req.uri().path_and_query().map_or("/", |p| p.as_str()),
+                )
+                .map(Box::new);
+            }
+            // The page must arrive uncompressed for trackers to be blocked in it, and for the
+            // banner or link to be inserted.
+            if partial_navigation || html.page.is_some() {
                 req.headers_mut().remove(ACCEPT_ENCODING);
             }
             if conditional {
-                html.variant_revalidated =
-                    validators::strip_variant(req.headers_mut(), consent.allowed_set().bits());
+                let variant = validators::variant(consent.allowed_set(), html.page.as_deref());
+                html.variant_revalidated = validators::strip_variant(req.headers_mut(), &variant);
             }
         }
         let filter = ResponseFilter::new(consent.clone(), lingering, html);

@@ -56,6 +56,10 @@ pub struct ConsentRecord {
     pub revision: u32,
     /// Whether the request carried `Sec-GPC: 1`.
     pub gpc: bool,
+    /// The wording the choice was made on: the hash of the banner texts of the visitor's
+    /// language and the policy revision (see [`ConsentLayer::wordings`](crate::ConsentLayer::wordings)).
+    /// `None` when the submission named no wording this layer shows (a site's own banner).
+    pub wording: Option<String>,
 }
 
 fn serialize_id<S: serde::Serializer>(id: &ConsentId, s: S) -> Result<S::Ok, S::Error> {
@@ -188,6 +192,7 @@ mod tests {
                 categories: vec!["analytics".into()],
                 revision: 2,
                 gpc: i == 1,
+                wording: (i == 1).then(|| "0123456789abcdef0123456789abcdef".into()),
             })
             .unwrap();
         }
@@ -195,9 +200,10 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            r#"{"id":"00000000000000000000000000000abc","time":"2025-11-29T23:00:00Z","action":"accept","categories":["analytics"],"revision":2,"gpc":false}"#
+            r#"{"id":"00000000000000000000000000000abc","time":"2025-11-29T23:00:00Z","action":"accept","categories":["analytics"],"revision":2,"gpc":false,"wording":null}"#
         );
-        assert!(lines[1].contains(r#""action":"save""#) && lines[1].ends_with(r#""gpc":true}"#));
+        assert!(lines[1].contains(r#""action":"save""#));
+        assert!(lines[1].ends_with(r#""gpc":true,"wording":"0123456789abcdef0123456789abcdef"}"#));
         assert_eq!(lines.len(), 2);
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -213,6 +219,7 @@ mod tests {
                 categories: vec![],
                 revision: 1,
                 gpc: false,
+                wording: None,
             })
             .unwrap_err();
         assert!(

@@ -26,8 +26,15 @@ const PAGE: &str = concat!(
 
 const NEUTRALISED_GA: &str = r#"<script type="text/plain" data-consent-category="analytics" async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>"#;
 
+/// A layer that rewrites without inserting the banner or the settings link (`tests/banner.rs`
+/// covers those), so that pages come back as the rewriter alone leaves them.
 fn layer() -> ConsentLayer {
-    ConsentLayer::builder().sink(NoopSink).build().unwrap()
+    ConsentLayer::builder()
+        .sink(NoopSink)
+        .banner(false)
+        .settings_link(false)
+        .build()
+        .unwrap()
 }
 
 /// The site: answers `PAGE` (or `x-body`) with the headers named `x-reply-*`, says whether it saw

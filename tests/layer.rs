@@ -577,12 +577,18 @@ async fn endpoint_method_type_and_size_errors() {
         .sink(Recorder::default())
         .build()
         .unwrap();
-    let get = Request::get("/consent")
+    let delete = Request::delete("/consent")
         .body(Full::new(Bytes::new()))
         .unwrap();
-    let reply = send(&layer, get).await;
+    let reply = send(&layer, delete).await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(reply.headers[ALLOW], "POST");
+    assert_eq!(reply.headers[ALLOW], "GET, HEAD, POST");
+    let post_css = Request::post("/consent/banner.css")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let reply = send(&layer, post_css).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.headers[ALLOW], "GET, HEAD");
 
     let text = Request::post("/consent")
         .header(CONTENT_TYPE, "text/plain")

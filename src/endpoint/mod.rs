@@ -5,6 +5,7 @@
 //! ([`prepare`]); the rest once it has been ([`answer`]).
 
 mod origin;
+mod pages;
 mod submission;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::consent::{Consent, ConsentId, Decision};
 use crate::sink::ConsentRecord;
 use crate::{headers, request as request_facts, time};
 
+pub(crate) use origin::safe_return_path;
 pub(crate) use submission::Format;
 
 /// What to do with an endpoint request once its head is known.
@@ -29,16 +31,28 @@ pub(crate) enum Prepared {
     ReadBody(Format),
 }
 
-pub(crate) fn prepare(parts: &request::Parts, settings: &Settings) -> Prepared {
-    if parts.method != Method::POST {
-        let mut response = plain(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "the consent endpoint accepts POST only",
-        );
-        response
-            .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("POST"));
-        return Prepared::Answer(response);
+pub(crate) fn prepare(parts: &request::Parts, settings: &Arc<Settings>) -> Prepared {
+    let stylesheet = parts.uri.path() == settings.banner.stylesheet_path;
+    let readable = parts.method == Method::GET || parts.method == Method::HEAD;
+    match (stylesheet, readable) {
+        (true, true) => return Prepared::Answer(pages::stylesheet(parts)),
+        (false, true) => return Prepared::Answer(pages::preferences(parts, settings)),
+        (_, false) if stylesheet || parts.method != Method::POST => {
+            let (allow, message) = if stylesheet {
+                ("GET, HEAD", "the stylesheet is read with GET")
+            } else {
+                (
+                    "GET, HEAD, POST",
+                    "the consent endpoint shows the preferences page (GET) and records a choice (POST)",
+                )
+            };
+            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, message);
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow));
+            return Prepared::Answer(response);
+        }
+        _ => {}
     }
     let https_site = settings.cookie.secure;
     if let Err(refusal) = origin::check_same_origin(
@@ -122,6 +136,9 @@ pub(crate) fn answer(
             .collect(),
         revision: decision.revision,
         gpc,
+        wording: submission
+            .wording
+            .filter(|hash| settings.banner.knows_wording(hash)),
     };
     if let Err(error) = settings.sink.record(&record) {
         tracing::error!(%error, "tower-consent: choice not recorded, so not applied");
@@ -184,7 +201,7 @@ fn consent_cookie(settings: &Settings, decision: &Decision) -> String {
 
 /// 128 bits from the operating system's generator. Should it fail, the id is still unique in
 /// practice (time, a counter and per-process random hash keys), though guessable.
-fn new_consent_id() -> ConsentId {
+pub(crate) fn new_consent_id() -> ConsentId {
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_ok() {
         return ConsentId::from_u128(u128::from_le_bytes(bytes));
@@ -207,7 +224,7 @@ fn new_consent_id() -> ConsentId {
 }
 
 /// A short plain-text reply that is never cached.
-fn plain(status: StatusCode, message: impl Into<String>) -> Response<Bytes> {
+pub(crate) fn plain(status: StatusCode, message: impl Into<String>) -> Response<Bytes> {
     let mut body = message.into();
     body.push('\n');
     let mut response = Response::new(Bytes::from(body));

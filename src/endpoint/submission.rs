@@ -35,6 +35,8 @@ pub(crate) struct Submission {
     /// The optional categories the choice grants.
     pub(crate) granted: CategorySet,
     pub(crate) return_to: Option<String>,
+    /// The hash of the wording the visitor was shown, as the banner's forms send it.
+    pub(crate) wording: Option<String>,
 }
 
 /// Why a submission cannot be read; the message is shown to the client as it is.
@@ -68,6 +70,7 @@ pub(crate) fn parse(
 fn parse_form(body: &[u8], categories: &Categories) -> Result<Submission, SubmissionError> {
     let mut action = None;
     let mut return_to = None;
+    let mut wording = None;
     let mut chosen = Vec::new();
     for (name, value) in form_pairs(body) {
         let (name, value) = (name?, value?);
@@ -78,6 +81,8 @@ fn parse_form(body: &[u8], categories: &Categories) -> Result<Submission, Submis
                 return Err(SubmissionError::Repeated("return_to"));
             }
             "return_to" => return_to = Some(value.into_owned()),
+            "wording" if wording.is_some() => return Err(SubmissionError::Repeated("wording")),
+            "wording" => wording = Some(truncate(&value)),
             "category" => chosen.push(value),
             // Other fields (a framework's CSRF token, a submit button's name) are not ours.
             _ => {}
@@ -88,6 +93,7 @@ fn parse_form(body: &[u8], categories: &Categories) -> Result<Submission, Submis
         granted: granted(action, chosen.iter().map(|c| &**c), categories)?,
         action,
         return_to,
+        wording,
     })
 }
 
@@ -97,6 +103,8 @@ struct JsonSubmission<'a> {
     action: Cow<'a, str>,
     #[serde(default, borrow)]
     categories: Vec<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    wording: Option<Cow<'a, str>>,
 }
 
 fn parse_json(body: &[u8], categories: &Categories) -> Result<Submission, SubmissionError> {
@@ -111,6 +119,7 @@ fn parse_json(body: &[u8], categories: &Categories) -> Result<Submission, Submis
         )?,
         action,
         return_to: None,
+        wording: submission.wording.map(|w| truncate(&w)),
     })
 }
 
@@ -161,7 +170,7 @@ type Decoded<'a> = Result<Cow<'a, str>, SubmissionError>;
 
 /// `application/x-www-form-urlencoded` pairs, decoded as the WHATWG URL standard does: `+` is
 /// a space, `%XX` a byte, and a `%` not followed by two hex digits stays as it is.
-fn form_pairs(body: &[u8]) -> impl Iterator<Item = (Decoded<'_>, Decoded<'_>)> {
+pub(crate) fn form_pairs(body: &[u8]) -> impl Iterator<Item = (Decoded<'_>, Decoded<'_>)> {
     body.split(|b| *b == b'&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {

@@ -335,8 +335,8 @@ fn deletion(name: &str, domain: Option<&str>, secure: bool) -> String {
 /// Makes the response's `Vary` name `Cookie`, and `Sec-GPC` when `gpc` is set, adding what is
 /// not there yet (in any of several `Vary` headers, in any case) in one value. `Vary: *` makes
 /// it moot.
-pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool) {
-    let (mut has_cookie, mut has_gpc) = (false, !gpc);
+pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool, language: bool) {
+    let (mut has_cookie, mut has_gpc, mut has_language) = (false, !gpc, !language);
     for field in headers
         .get_all(VARY)
         .iter()
@@ -348,14 +348,20 @@ pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool) {
         }
         has_cookie |= field.eq_ignore_ascii_case(b"cookie");
         has_gpc |= field.eq_ignore_ascii_case(b"sec-gpc");
+        has_language |= field.eq_ignore_ascii_case(b"accept-language");
     }
     let missing = match (has_cookie, has_gpc) {
         (false, false) => "cookie, sec-gpc",
         (false, true) => "cookie",
         (true, false) => "sec-gpc",
-        (true, true) => return,
+        (true, true) => "",
     };
-    headers.append(VARY, HeaderValue::from_static(missing));
+    if !missing.is_empty() {
+        headers.append(VARY, HeaderValue::from_static(missing));
+    }
+    if !has_language {
+        headers.append(VARY, HeaderValue::from_static("accept-language"));
+    }
 }
 
 #[cfg(test)]
@@ -364,11 +370,15 @@ mod tests {
     use http::header::COOKIE;
 
     fn vary_after(existing: &[&'static str], gpc: bool) -> Vec<String> {
+        vary_after_with(existing, gpc, false)
+    }
+
+    fn vary_after_with(existing: &[&'static str], gpc: bool, language: bool) -> Vec<String> {
         let mut headers = HeaderMap::new();
         for value in existing {
             headers.append(VARY, HeaderValue::from_static(value));
         }
-        add_vary(&mut headers, gpc);
+        add_vary(&mut headers, gpc, language);
         headers
             .get_all(VARY)
             .iter()

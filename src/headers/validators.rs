@@ -10,6 +10,9 @@
 use http::header::{ETAG, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderValue};
 
+use crate::banner::PagePlan;
+use crate::consent::CategorySet;
+
 const MARK: &[u8] = b";consent=";
 
 /// Splits an entity-tag into its weakness and opaque content (without quotes).
@@ -23,15 +26,24 @@ fn parse(tag: &[u8]) -> Option<(bool, &[u8])> {
     (!inner.contains(&b'"')).then_some((weak, inner))
 }
 
-fn variant_suffix(variant: u64) -> Vec<u8> {
+/// The variant of a page a visitor gets: the categories they allowed (hexadecimal bits), and
+/// the banner or link inserted, with its language (see [`PagePlan::variant`]).
+pub(crate) fn variant(allowed: CategorySet, page: Option<&PagePlan>) -> String {
+    match page {
+        Some(page) => format!("{:x}.{}", allowed.bits(), page.variant()),
+        None => format!("{:x}", allowed.bits()),
+    }
+}
+
+fn variant_suffix(variant: &str) -> Vec<u8> {
     let mut suffix = MARK.to_vec();
-    suffix.extend_from_slice(format!("{variant:x}").as_bytes());
+    suffix.extend_from_slice(variant.as_bytes());
     suffix
 }
 
 /// Makes the response's `ETag` specific to `variant`. A malformed one is removed: it cannot
 /// be told apart from another variant's.
-pub(crate) fn vary_etag(headers: &mut HeaderMap, variant: u64) {
+pub(crate) fn vary_etag(headers: &mut HeaderMap, variant: &str) {
     let Some(etag) = headers.get(ETAG) else {
         return;
     };
@@ -55,7 +67,7 @@ pub(crate) fn vary_etag(headers: &mut HeaderMap, variant: u64) {
 /// Rewrites `If-None-Match` for the inner service: entries of `variant` lose their suffix,
 /// entries of other variants are dropped. Returns whether an entry of `variant` was kept, so
 /// that a `304` answering it gets the variant's `ETag` back.
-pub(crate) fn strip_variant(headers: &mut HeaderMap, variant: u64) -> bool {
+pub(crate) fn strip_variant(headers: &mut HeaderMap, variant: &str) -> bool {
     let suffix = variant_suffix(variant);
     let mut kept_ours = false;
     let mut changed = false;
@@ -138,7 +150,7 @@ mod tests {
             ("\"a\"b\"", None),
         ] {
             let mut h = headers(ETAG, etag);
-            vary_etag(&mut h, 5);
+            vary_etag(&mut h, "5");
             assert_eq!(h.get(ETAG).map(|v| v.to_str().unwrap()), expected, "{etag}");
         }
     }
@@ -149,18 +161,18 @@ mod tests {
             IF_NONE_MATCH,
             "W/\"abc;consent=5\", W/\"abc;consent=1\", \"other,x\"",
         );
-        assert!(strip_variant(&mut h, 5));
+        assert!(strip_variant(&mut h, "5"));
         assert_eq!(h.get(IF_NONE_MATCH).unwrap(), "W/\"abc\", \"other,x\"");
 
         let mut h = headers(IF_NONE_MATCH, "W/\"abc;consent=1\"");
-        assert!(!strip_variant(&mut h, 5));
+        assert!(!strip_variant(&mut h, "5"));
         assert!(
             h.get(IF_NONE_MATCH).is_none(),
             "another variant's tag must not reach the service"
         );
 
         let mut h = headers(IF_NONE_MATCH, "\"plain\"");
-        assert!(!strip_variant(&mut h, 5));
+        assert!(!strip_variant(&mut h, "5"));
         assert_eq!(h.get(IF_NONE_MATCH).unwrap(), "\"plain\"");
     }
 }

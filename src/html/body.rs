@@ -12,10 +12,10 @@ use pin_project_lite::pin_project;
 use crate::config::Settings;
 use crate::consent::CategorySet;
 
-use super::Rewriter;
 #[cfg(feature = "decompress")]
 use super::decode::Decoder;
 use super::response::Coding;
+use super::{PageInserts, Rewriter};
 
 pin_project! {
     /// The inner body's frames rewritten as they arrive: each data frame's output goes out before
@@ -41,16 +41,16 @@ struct Decoding {
 }
 
 impl<B> HtmlBody<B> {
-    /// A body arriving with `coding` (anything but identity only with `decompress`), of a page
-    /// whose `Content-Security-Policy` allows scripts by `nonce`.
+    /// A body arriving with `coding` (anything but identity only with `decompress`), with
+    /// what this page view gets inserted.
     pub(crate) fn new(
         inner: B,
         settings: Arc<Settings>,
         allowed: CategorySet,
         coding: Coding,
-        nonce: Option<&str>,
+        inserts: PageInserts,
     ) -> Self {
-        let rewriter = Box::new(Rewriter::for_page(&*settings, allowed, nonce));
+        let rewriter = Box::new(Rewriter::for_page(&*settings, allowed, inserts));
         #[cfg(not(feature = "decompress"))]
         let _ = coding;
         HtmlBody {

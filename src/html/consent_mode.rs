@@ -108,37 +108,10 @@ pub(crate) fn script(signals: &Signals, allowed: CategorySet, nonce: Option<&str
     out.into_bytes()
 }
 
-/// The nonce a page's `Content-Security-Policy` allows scripts by (`'nonce-…'` in `script-src`,
-/// or in `default-src` when there is no `script-src`).
+/// The nonce a page's `Content-Security-Policy` allows inline scripts by, if it needs one.
 pub(crate) fn csp_nonce(headers: &http::HeaderMap) -> Option<String> {
-    let mut fallback = None;
-    for value in headers.get_all(http::header::CONTENT_SECURITY_POLICY) {
-        let value = value.to_str().ok()?;
-        for directive in value.split(';') {
-            let mut words = directive.split_ascii_whitespace();
-            let Some(name) = words.next() else {
-                continue;
-            };
-            let nonce = words.find_map(|w| {
-                w.strip_prefix("'nonce-")
-                    .and_then(|n| n.strip_suffix('\''))
-                    .filter(|n| {
-                        !n.is_empty()
-                            && n.bytes().all(|b| {
-                                b.is_ascii_alphanumeric()
-                                    || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
-                            })
-                    })
-                    .map(str::to_owned)
-            });
-            if name.eq_ignore_ascii_case("script-src") {
-                if nonce.is_some() {
-                    return nonce;
-                }
-            } else if name.eq_ignore_ascii_case("default-src") && fallback.is_none() {
-                fallback = nonce;
-            }
-        }
+    match super::csp::inline(headers, super::csp::SCRIPTS) {
+        super::csp::Inline::Nonce(nonce) => Some(nonce),
+        super::csp::Inline::Free | super::csp::Inline::Blocked => None,
     }
-    fallback
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod body;
 pub(crate) mod consent_mode;
+pub(crate) mod csp;
 #[cfg(feature = "decompress")]
 mod decode;
 mod entities;
@@ -62,6 +63,16 @@ pub(crate) trait Rules: Send + Sync {
     fn consent_mode(&self) -> Option<&consent_mode::Signals>;
 }
 
+/// What one page view gets inserted besides Consent Mode's script (which every page gets when
+/// it is on).
+#[derive(Debug, Default)]
+pub(crate) struct PageInserts {
+    /// The nonce the page's `Content-Security-Policy` allows inline scripts by.
+    pub(crate) script_nonce: Option<String>,
+    /// The banner or the "Cookie settings" link, for before `</body>`.
+    pub(crate) closing: Option<Vec<u8>>,
+}
+
 /// The rewriter of one HTML body: feed it chunks, take the output pieces.
 #[derive(Debug)]
 pub(crate) struct Rewriter {
@@ -80,15 +91,16 @@ pub(crate) struct Rewriter {
 
 impl Rewriter {
     pub(crate) fn new(rules: &dyn Rules, allowed: CategorySet) -> Self {
-        Self::for_page(rules, allowed, None)
+        Self::for_page(rules, allowed, PageInserts::default())
     }
 
-    /// A rewriter for a page whose `Content-Security-Policy` allows scripts by `nonce`.
-    pub(crate) fn for_page(rules: &dyn Rules, allowed: CategorySet, nonce: Option<&str>) -> Self {
+    /// A rewriter for one page view, with what is inserted into it.
+    pub(crate) fn for_page(rules: &dyn Rules, allowed: CategorySet, inserts: PageInserts) -> Self {
         let mut scanner = Scanner::new(true);
         scanner.injection = rules
             .consent_mode()
-            .map(|signals| consent_mode::script(signals, allowed, nonce));
+            .map(|signals| consent_mode::script(signals, allowed, inserts.script_nonce.as_deref()));
+        scanner.closing = inserts.closing;
         Rewriter {
             allowed,
             start: [0; 2],

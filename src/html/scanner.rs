@@ -170,6 +170,9 @@ pub(crate) struct Scanner {
     /// Google Consent Mode's script, until it is inserted (after `<head>`, or before the first
     /// script of a page without one).
     pub(crate) injection: Option<Vec<u8>>,
+    /// The banner (or the "Cookie settings" link), until it is inserted: before the first
+    /// `</body>` outside a `<template>`, or at the end of a document without one.
+    pub(crate) closing: Option<Vec<u8>>,
 }
 
 /// What scanning needs from the response: the visitor's policy, and the document's base.
@@ -241,6 +244,7 @@ impl Scanner {
             decided: false,
             tag_start: 0,
             injection: None,
+            closing: None,
         }
     }
 
@@ -284,7 +288,8 @@ impl Scanner {
                         self.state = State::Tag;
                         continue;
                     }
-                    if out.holding() {
+                    // `</` may begin the `</body>` the banner goes before: still held.
+                    if out.holding() && !(b == b'/' && self.closing.is_some()) {
                         out.release();
                     }
                     match b {
@@ -302,6 +307,9 @@ impl Scanner {
                 }
                 State::EndTagOpen => {
                     let b = buf[i];
+                    if !b.is_ascii_alphabetic() && out.holding() {
+                        out.release();
+                    }
                     if b.is_ascii_alphabetic() {
                         self.lexer.start(true);
                         self.state = State::Tag;
@@ -344,9 +352,9 @@ impl Scanner {
         // changes: its bytes so far are held until the name is known.
         let name_pending = self.state == State::TagOpen
             || (self.state == State::Tag
-                && !self.lexer.end_tag
                 && !self.lexer.name_complete()
-                && self.lexer.name_could_matter());
+                && self.name_could_matter())
+            || (self.state == State::EndTagOpen && self.closing.is_some());
         if to == chunk.len() && name_pending && !out.holding() {
             out.hold(self.tag_start);
         }
@@ -364,6 +372,14 @@ impl Scanner {
         if next == b'/' {
             // Inside a `<template>`, `</template>` must be seen.
             if self.template_depth > 0 || !buf.get(lt + 2)?.is_ascii_alphabetic() {
+                return None;
+            }
+            // `</body>` is where the banner goes, while it waits.
+            if self.closing.is_some()
+                && buf
+                    .get(lt + 2..lt + 6)
+                    .is_none_or(|name| name.eq_ignore_ascii_case(b"body"))
+            {
                 return None;
             }
             let rest = buf.get(lt + 3..)?;
@@ -679,7 +695,7 @@ impl Scanner {
                 Step::Done(end) => self.tag_end(cx, out, end),
                 Step::More => {
                     // A name longer than any that matters is not worth holding.
-                    if out.holding() && !self.lexer.name_could_matter() {
+                    if out.holding() && !self.name_could_matter() {
                         out.release();
                     }
                     buf.len()
@@ -718,10 +734,30 @@ impl Scanner {
         }
     }
 
+    /// Whether the tag name read so far may be one the scanner acts on: a start tag's of at
+    /// most the longest such name, or `body` of an end tag while the banner waits for it.
+    fn name_could_matter(&self) -> bool {
+        if self.lexer.end_tag {
+            self.closing.is_some() && b"body".starts_with(self.lexer.name())
+        } else {
+            self.lexer.name_could_matter()
+        }
+    }
+
     /// The tag name is known: decide whether its attributes matter.
     fn on_name(&mut self, out: &mut Out<'_>) {
         self.decided = false;
         if self.lexer.end_tag {
+            let closes_body = self.lexer.name() == b"body" && self.template_depth == 0;
+            match self.closing.take_if(|_| closes_body) {
+                Some(markup) if out.holding() => {
+                    out.insert_before_held(&markup);
+                    out.release();
+                }
+                Some(markup) => out.insert_at(self.tag_start, &markup),
+                None if out.holding() => out.release(),
+                None => {}
+            }
             return;
         }
         let mut name = [0u8; 16];
@@ -1399,6 +1435,13 @@ impl Scanner {
         }
         if out.holding() {
             out.release();
+        }
+        // A document without `</body>`: the banner goes at its end, unless the end is inside
+        // a script, raw text, a comment or a tag, where it would not be markup.
+        if let Some(markup) = self.closing.take() {
+            if self.state == State::Data && self.template_depth == 0 {
+                out.insert_at(out.chunk.len(), &markup);
+            }
         }
     }
 }

@@ -876,8 +876,14 @@ mod consent_mode {
     #[test]
     fn the_nonce_of_the_page_is_carried() {
         let settings = on();
-        let mut rewriter =
-            crate::html::Rewriter::for_page(&*settings, allowed(&[]), Some("r4nd0m"));
+        let mut rewriter = crate::html::Rewriter::for_page(
+            &*settings,
+            allowed(&[]),
+            crate::html::PageInserts {
+                script_nonce: Some("r4nd0m".into()),
+                closing: None,
+            },
+        );
         rewriter.push(&*settings, &bytes::Bytes::from_static(b"<head></head>"));
         rewriter.end(&*settings);
         let mut out = Vec::new();
@@ -933,5 +939,99 @@ mod consent_mode {
             error.to_string().contains("consent_mode.ad_storage"),
             "{error}"
         );
+    }
+}
+
+/// The banner's place: before the first `</body>` outside a `<template>`, or at the end of a
+/// document without one, however the body is cut into chunks.
+mod closing_insert {
+    use super::*;
+    use crate::html::{PageInserts, Rewriter};
+
+    const BANNER: &str = "<div data-tower-consent-banner>B</div>";
+
+    fn with_banner(chunks: &[&[u8]]) -> String {
+        let settings = settings();
+        let inserts = PageInserts {
+            script_nonce: None,
+            closing: Some(BANNER.as_bytes().to_vec()),
+        };
+        let mut rewriter = Rewriter::for_page(&*settings, allowed(&[]), inserts);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            rewriter.push(&*settings, &bytes::Bytes::copy_from_slice(chunk));
+            while let Some(piece) = rewriter.next_piece() {
+                out.extend_from_slice(&piece);
+            }
+        }
+        rewriter.end(&*settings);
+        while let Some(piece) = rewriter.next_piece() {
+            out.extend_from_slice(&piece);
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The output for `input` whole, checked to be the same for every cut into two chunks
+    /// and for bytes one at a time.
+    fn place(input: &str) -> String {
+        let bytes = input.as_bytes();
+        let whole = with_banner(&[bytes]);
+        for cut in 0..=bytes.len() {
+            assert_eq!(
+                with_banner(&[&bytes[..cut], &bytes[cut..]]),
+                whole,
+                "cut at {cut} of {input:?}"
+            );
+        }
+        let singles: Vec<&[u8]> = bytes.chunks(1).collect();
+        assert_eq!(with_banner(&singles), whole, "bytes one at a time");
+        whole
+    }
+
+    #[test]
+    fn before_the_body_end_tag() {
+        assert_eq!(
+            place("<html><body><p>Hi</p></body></html>"),
+            format!("<html><body><p>Hi</p>{BANNER}</body></html>")
+        );
+        assert_eq!(
+            place("<p>a</p></BODY ><p>b</p></body>"),
+            format!("<p>a</p>{BANNER}</BODY ><p>b</p></body>")
+        );
+        assert_eq!(
+            place("<svg><circle/></body>"),
+            format!("<svg><circle/>{BANNER}</body>")
+        );
+    }
+
+    #[test]
+    fn not_at_look_alikes() {
+        // `</bodyx>`, `</bod>` and `</b>` are other end tags; `</body>` in a script, a
+        // comment, a template or an attribute is not the body's end.
+        let input = concat!(
+            "<b>x</b></bod></bodyx><!-- </body> --><script>'</body>'</script>",
+            "<template></body></template><a title=\"</body>\">a</a><textarea></body></textarea>",
+            "</body>"
+        );
+        let out = place(input);
+        assert_eq!(out.matches(BANNER).count(), 1);
+        assert!(out.ends_with(&format!("{BANNER}</body>")), "{out}");
+    }
+
+    #[test]
+    fn at_the_end_without_a_body_end_tag() {
+        assert_eq!(place("<p>Hi"), format!("<p>Hi{BANNER}"));
+        assert_eq!(place(""), BANNER);
+        // Where the end is not markup, nothing is inserted.
+        assert_eq!(place("<p>Hi<script>var a"), "<p>Hi<script>var a");
+        assert_eq!(place("<p>Hi<!-- open"), "<p>Hi<!-- open");
+        assert_eq!(place("<template><p>"), "<template><p>");
+    }
+
+    #[test]
+    fn only_once() {
+        let out = place("<body></body></body></html></body>");
+        assert_eq!(out.matches(BANNER).count(), 1);
+        assert!(out.starts_with(&format!("<body>{BANNER}</body>")), "{out}");
     }
 }

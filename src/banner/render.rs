@@ -1,0 +1,411 @@
+//! The markup of the banner, the "Cookie settings" link and the preferences page.
+//!
+//! Every text is escaped where it is written; no inline `style` attribute or event handler is
+//! used, so a strict `Content-Security-Policy` needs only the stylesheet allowed.
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use http::HeaderMap;
+
+use super::{BANNER_CSS, Banner, LINK_CSS, MARKER};
+use crate::config::Service;
+use crate::consent::{Categories, CategorySet};
+use crate::html::csp::{self, Inline};
+
+/// How the stylesheet reaches a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Style {
+    /// A `<style>` element, with the page's nonce when its policy asks for one.
+    Inline(Option<String>),
+    /// A `<link>` to the endpoint's stylesheet: the page's policy allows no inline style, and
+    /// the stylesheet loads under `'self'`.
+    Linked,
+}
+
+impl Style {
+    /// The way the response's `Content-Security-Policy` lets the stylesheet in.
+    pub(crate) fn for_response(headers: &HeaderMap) -> Style {
+        match csp::inline(headers, csp::STYLES) {
+            Inline::Free => Style::Inline(None),
+            Inline::Nonce(nonce) => Style::Inline(Some(nonce)),
+            Inline::Blocked => Style::Linked,
+        }
+    }
+}
+
+/// What a rendering needs to know of the layer and the visitor.
+pub(crate) struct Page<'a> {
+    pub(crate) banner: &'a Banner,
+    pub(crate) categories: &'a Categories,
+    pub(crate) language: usize,
+    /// The same-origin path (with query) the visitor goes back to after choosing.
+    pub(crate) return_to: &'a str,
+    /// The request carries `Sec-GPC: 1`.
+    pub(crate) gpc: bool,
+}
+
+impl Page<'_> {
+    fn texts(&self) -> &super::Texts {
+        // The language index comes from `Banner::language`, always in range.
+        &self.banner.texts[self.language.min(self.banner.texts.len() - 1)]
+    }
+
+    fn lang_dir(&self) -> String {
+        let texts = self.texts();
+        let dir = if texts.rtl { "rtl" } else { "ltr" };
+        format!(r#"lang="{}" dir="{dir}""#, escape(&texts.language))
+    }
+
+    /// The preferences page's address, which brings the visitor back here.
+    fn settings_href(&self) -> String {
+        format!(
+            "{}?return_to={}",
+            self.banner.endpoint,
+            encode_query_value(self.return_to)
+        )
+    }
+
+    fn hidden_fields(&self, out: &mut String) {
+        let hash = &self.banner.hashes[self.language.min(self.banner.hashes.len() - 1)];
+        let _ = write!(
+            out,
+            r#"<input type="hidden" name="return_to" value="{}"><input type="hidden" name="wording" value="{hash}">"#,
+            escape(self.return_to)
+        );
+    }
+
+    fn privacy_link(&self, out: &mut String) {
+        if let Some(link) = &self.banner.privacy_policy {
+            let _ = write!(
+                out,
+                r#" <a href="{}">{}</a>"#,
+                escape(link),
+                escape(&self.texts().privacy_policy)
+            );
+        }
+    }
+
+    /// The notice shown while the browser sends Global Privacy Control.
+    fn gpc_notice(&self, out: &mut String, role: &str) {
+        let kept_off = self.categories.sale_share();
+        if !self.gpc || kept_off == CategorySet::EMPTY {
+            return;
+        }
+        let texts = self.texts();
+        let titles: Vec<&str> = kept_off
+            .indices()
+            .filter_map(|i| texts.categories.get(i))
+            .map(|(title, _)| title.as_str())
+            .collect();
+        let notice = texts.gpc_notice.replace("{categories}", &titles.join(", "));
+        let _ = write!(
+            out,
+            r#"<p class="tc-gpc" role="{role}">{}</p>"#,
+            escape(&notice)
+        );
+    }
+}
+
+/// The stylesheets, minified once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sheet {
+    /// The banner's and the preferences page's.
+    Banner,
+    /// The "Cookie settings" link's.
+    Link,
+    /// Both: what the endpoint serves, for pages that cannot carry them inline.
+    Served,
+}
+
+impl Sheet {
+    pub(crate) fn css(self) -> &'static str {
+        static BANNER: OnceLock<String> = OnceLock::new();
+        static LINK: OnceLock<String> = OnceLock::new();
+        static SERVED: OnceLock<String> = OnceLock::new();
+        match self {
+            Sheet::Banner => BANNER.get_or_init(|| minify(BANNER_CSS)),
+            Sheet::Link => LINK.get_or_init(|| minify(LINK_CSS)),
+            Sheet::Served => SERVED.get_or_init(|| minify(&format!("{BANNER_CSS}\n{LINK_CSS}"))),
+        }
+    }
+}
+
+fn style_element(style: &Style, sheet: Sheet, stylesheet_path: &str, out: &mut String) {
+    match style {
+        Style::Inline(nonce) => {
+            out.push_str("<style");
+            if let Some(nonce) = nonce {
+                let _ = write!(out, r#" nonce="{}""#, escape(nonce));
+            }
+            out.push('>');
+            out.push_str(sheet.css());
+            out.push_str("</style>");
+        }
+        Style::Linked => {
+            let _ = write!(
+                out,
+                r#"<link rel="stylesheet" href="{}">"#,
+                escape(stylesheet_path)
+            );
+        }
+    }
+}
+
+/// The banner: heading, text, privacy link, GPC notice, and the three choices, each usable
+/// without JavaScript.
+pub(crate) fn banner(page: &Page<'_>, style: &Style) -> Vec<u8> {
+    let texts = page.texts();
+    let mut out = String::with_capacity(Sheet::Banner.css().len() + 2048);
+    let _ = write!(
+        out,
+        r#"<div class="tc-banner" role="region" aria-labelledby="tc-banner-title" {} {MARKER}>"#,
+        page.lang_dir()
+    );
+    style_element(style, Sheet::Banner, &page.banner.stylesheet_path, &mut out);
+    let _ = write!(
+        out,
+        r#"<div class="tc-card"><h2 class="tc-title" id="tc-banner-title">{}</h2><p class="tc-text">{}"#,
+        escape(&texts.title),
+        escape(&texts.text)
+    );
+    page.privacy_link(&mut out);
+    out.push_str("</p>");
+    page.gpc_notice(&mut out, "note");
+    let _ = write!(
+        out,
+        r#"<form class="tc-actions" method="post" action="{}">"#,
+        escape(&page.banner.endpoint)
+    );
+    page.hidden_fields(&mut out);
+    // Accept and reject: the same element, class and size.
+    let _ = write!(
+        out,
+        r#"<button class="tc-button" type="submit" name="action" value="accept">{}</button><button class="tc-button" type="submit" name="action" value="reject">{}</button><a class="tc-button tc-secondary" href="{}">{}</a></form></div></div>"#,
+        escape(&texts.accept_all),
+        escape(&texts.reject_all),
+        escape(&page.settings_href()),
+        escape(&texts.settings)
+    );
+    out.into_bytes()
+}
+
+/// The small "Cookie settings" link for visitors who decided.
+pub(crate) fn settings_link(page: &Page<'_>, style: &Style) -> Vec<u8> {
+    let mut out = String::with_capacity(Sheet::Link.css().len() + 256);
+    style_element(style, Sheet::Link, &page.banner.stylesheet_path, &mut out);
+    let _ = write!(
+        out,
+        r#"<a class="tc-settings-link" href="{}" {} {MARKER}>{}</a>"#,
+        escape(&page.settings_href()),
+        page.lang_dir(),
+        escape(&page.texts().settings_link)
+    );
+    out.into_bytes()
+}
+
+/// The preferences page: every category with its description and services, the optional ones
+/// ticked as the visitor allowed them, and save, reject all and accept all. `nonce` is the
+/// page's own style nonce, which its `Content-Security-Policy` names.
+pub(crate) fn preferences(
+    page: &Page<'_>,
+    allowed: CategorySet,
+    services: &[Service],
+    nonce: &str,
+) -> String {
+    let texts = page.texts();
+    let mut out = String::with_capacity(Sheet::Banner.css().len() + 4096);
+    let _ = write!(
+        out,
+        r#"<!DOCTYPE html><html {}><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>{}</title>"#,
+        page.lang_dir(),
+        escape(&texts.preferences_title)
+    );
+    style_element(
+        &Style::Inline(Some(nonce.to_owned())),
+        Sheet::Banner,
+        &page.banner.stylesheet_path,
+        &mut out,
+    );
+    let _ = write!(
+        out,
+        r#"</head><body class="tc-page"><main class="tc-prefs"><h1 id="tc-prefs-title">{}</h1><p class="tc-intro">{}"#,
+        escape(&texts.preferences_title),
+        escape(&texts.preferences_intro)
+    );
+    page.privacy_link(&mut out);
+    out.push_str("</p>");
+    page.gpc_notice(&mut out, "status");
+    let _ = write!(
+        out,
+        r#"<form method="post" action="{}" aria-labelledby="tc-prefs-title">"#,
+        escape(&page.banner.endpoint)
+    );
+    page.hidden_fields(&mut out);
+    for (index, category) in page.categories.iter() {
+        let name = escape(category.as_str());
+        let (title, description) = texts
+            .categories
+            .get(index)
+            .map_or((category.as_str(), ""), |(t, d)| (t.as_str(), d.as_str()));
+        let _ = write!(
+            out,
+            r#"<section class="tc-category" aria-labelledby="tc-label-{name}"><div class="tc-category-head">"#
+        );
+        if index == 0 {
+            let _ = write!(
+                out,
+                r#"<input type="checkbox" id="tc-cat-{name}" checked disabled aria-describedby="tc-desc-{name}"><label id="tc-label-{name}" for="tc-cat-{name}">{}</label><span class="tc-always">{}</span>"#,
+                escape(title),
+                escape(&texts.always_on)
+            );
+        } else {
+            let checked = if allowed.contains(index) {
+                " checked"
+            } else {
+                ""
+            };
+            let _ = write!(
+                out,
+                r#"<input type="checkbox" id="tc-cat-{name}" name="category" value="{name}"{checked} aria-describedby="tc-desc-{name}"><label id="tc-label-{name}" for="tc-cat-{name}">{}</label>"#,
+                escape(title)
+            );
+        }
+        let _ = write!(
+            out,
+            r#"</div><p class="tc-description" id="tc-desc-{name}">{}</p>"#,
+            escape(description)
+        );
+        let in_category: Vec<String> = services
+            .iter()
+            .filter(|s| s.category == category.as_str())
+            .map(|s| match s.vendor.as_str() {
+                "-" | "" => s.name.clone(),
+                vendor if vendor == s.name => s.name.clone(),
+                vendor => format!("{} ({vendor})", s.name),
+            })
+            .collect();
+        if !in_category.is_empty() {
+            let _ = write!(
+                out,
+                r#"<p class="tc-services">{}: {}</p>"#,
+                escape(&texts.services),
+                escape(&in_category.join(", "))
+            );
+        }
+        out.push_str("</section>");
+    }
+    let _ = write!(
+        out,
+        r#"<div class="tc-actions"><button class="tc-button" type="submit" name="action" value="save">{}</button><button class="tc-button" type="submit" name="action" value="reject">{}</button><button class="tc-button" type="submit" name="action" value="accept">{}</button></div></form><a class="tc-back" href="{}">{}</a></main></body></html>"#,
+        escape(&texts.save),
+        escape(&texts.reject_all),
+        escape(&texts.accept_all),
+        escape(page.return_to),
+        escape(&texts.back)
+    );
+    out
+}
+
+/// A stylesheet without comments and runs of white space.
+fn minify(css: &str) -> String {
+    let mut out = String::with_capacity(css.len());
+    let mut rest = css;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find("*/")
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Text and attribute values, escaped for HTML.
+pub(crate) fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(['&', '<', '>', '"', '\'']) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A query parameter's value, percent-encoded (everything but unreserved characters and `/`).
+pub(crate) fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape("plain"), "plain");
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(encode_query_value("/a b?c=d&e"), "/a%20b%3Fc%3Dd%26e");
+        assert_eq!(encode_query_value("/é"), "/%C3%A9");
+    }
+
+    #[test]
+    fn the_minified_stylesheet_keeps_every_rule() {
+        let css = Sheet::Served.css();
+        assert!(!css.contains("/*") && !css.contains('\n'));
+        for kept in [
+            ".tc-banner {",
+            ".tc-button {",
+            ".tc-settings-link {",
+            "@media (prefers-reduced-motion: reduce)",
+            "@media (prefers-color-scheme: dark)",
+            "@keyframes tc-rise",
+        ] {
+            assert!(css.contains(kept), "{kept}");
+        }
+        assert!(css.len() < BANNER_CSS.len() + LINK_CSS.len());
+        assert!(
+            Sheet::Link.css().len() < 1024,
+            "the link's style stays small"
+        );
+        assert!(!Sheet::Banner.css().contains(".tc-settings-link"));
+    }
+
+    #[test]
+    fn the_style_follows_the_pages_policy() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(Style::for_response(&headers), Style::Inline(None));
+        headers.insert(
+            http::header::CONTENT_SECURITY_POLICY,
+            "style-src 'nonce-n0nce'".parse().unwrap(),
+        );
+        assert_eq!(
+            Style::for_response(&headers),
+            Style::Inline(Some("n0nce".into()))
+        );
+        headers.insert(
+            http::header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'".parse().unwrap(),
+        );
+        assert_eq!(Style::for_response(&headers), Style::Linked);
+    }
+}
