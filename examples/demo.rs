@@ -1,9 +1,11 @@
 //! A small site behind the consent layer: `cargo run --example demo`.
 //!
 //! Its pages set analytics and marketing cookies from handlers, as a site with trackers does;
-//! the layer keeps them out of responses until the visitor allows them. Every page shows what
-//! the visitor allowed and which cookies the browser sent, with forms to accept, reject or pick
-//! categories. Its pages also carry the tracker markup real sites paste in (Google Tag Manager,
+//! the layer keeps them out of responses until the visitor allows them. A new visitor gets the
+//! layer's built-in banner; after choosing, a small "Cookie settings" link on every page leads
+//! to the built-in preferences page (also linked from the menu), where the choice can be
+//! changed or withdrawn. Every page shows what the visitor allowed and which cookies the
+//! browser sent. Its pages also carry the tracker markup real sites paste in (Google Tag Manager,
 //! gtag.js, a Meta Pixel, a YouTube embed) and a script of the site's own that waits for
 //! analytics consent: view the source to see what the layer did with them. Set `PORT` to
 //! choose the port (default: any free one).
@@ -33,6 +35,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .secure_cookie(false)
         .cookie("sid", "necessary")
         .cookie("theme", "preferences")
+        // Listed per category on the preferences page.
+        .service("Google Tag Manager")
+        .service("Google Analytics")
+        .service("Meta Pixel")
+        .service("YouTube")
+        .privacy_policy("/privacy")
         .sink(JsonLinesSink::new(&log))
         .build()?;
 
@@ -86,10 +94,9 @@ async fn home(consent: Consent, headers: HeaderMap) -> impl IntoResponse {
         "<p>This page's handler sets five cookies: <code>sid</code> (necessary), <code>theme</code> \
          (preferences), <code>_ga</code> and <code>_ga_DEMO123</code> (analytics) and <code>_fbp</code> \
          (marketing). The layer lets through only those you allowed; reload to see what your browser keeps.</p>\
-         {}{}{}",
+         {}{}",
         status(&consent),
         browser_cookies(&headers),
-        forms(&consent, "/"),
     );
     (AppendHeaders(SITE_COOKIES), page("Home", &body))
 }
@@ -104,10 +111,9 @@ async fn shop(consent: Consent, headers: HeaderMap) -> impl IntoResponse {
         "<p>Personalised offers are off: marketing is not allowed.</p>"
     };
     let body = format!(
-        "{offers}<h2>Our product video</h2>{YOUTUBE}{}{}{}",
+        "{offers}<h2>Our product video</h2>{YOUTUBE}{}{}",
         status(&consent),
         browser_cookies(&headers),
-        forms(&consent, "/shop")
     );
     (
         AppendHeaders([(SET_COOKIE, "_gcl_au=1.1.1266398316.1764460000; Path=/")]),
@@ -118,9 +124,9 @@ async fn shop(consent: Consent, headers: HeaderMap) -> impl IntoResponse {
 async fn privacy(consent: Consent) -> Html<String> {
     let body = format!(
         "<p>Your choice is kept in the <code>consent</code> cookie for six months. You can change or \
-         withdraw it at any time below; withdrawing a category deletes its cookies at once.</p>{}{}",
+         withdraw it at any time in the <a href=\"/consent?return_to=/privacy\">cookie settings</a>; \
+         withdrawing a category deletes its cookies at once.</p>{}",
         status(&consent),
-        forms(&consent, "/privacy"),
     );
     page("Privacy and cookies", &body)
 }
@@ -174,34 +180,6 @@ fn browser_cookies(headers: &HeaderMap) -> String {
         html.push_str("<li>none</li>");
     }
     html.push_str("</ul>");
-    html
-}
-
-fn forms(consent: &Consent, return_to: &str) -> String {
-    let mut html = format!(
-        "<h2>Choose</h2>\
-         <form method=post action=/consent class=row>\
-         <input type=hidden name=return_to value=\"{return_to}\">\
-         <button name=action value=accept>Accept all</button> \
-         <button name=action value=reject>Reject all</button>\
-         </form>\
-         <form method=post action=/consent>\
-         <input type=hidden name=return_to value=\"{return_to}\">\
-         <input type=hidden name=action value=save>\
-         <label><input type=checkbox checked disabled> necessary (always on)</label><br>"
-    );
-    for category in ["preferences", "analytics", "marketing"] {
-        let checked = if consent.granted(category) {
-            " checked"
-        } else {
-            ""
-        };
-        let _ = write!(
-            html,
-            "<label><input type=checkbox name=category value={category}{checked}> {category}</label><br>"
-        );
-    }
-    html.push_str("<button>Save my choice</button></form>");
     html
 }
 
@@ -263,7 +241,7 @@ fn page(title: &str, body: &str) -> Html<String> {
          code{{background:#f3f3f3;padding:0 .2rem}}iframe{{max-width:100%}}</style>\n{HEAD_TRACKERS}\n</head><body>\n\
          {BODY_TRACKERS}\n\
          <nav><a href=/>Home</a><a href=/shop>Shop</a><a href=/privacy>Privacy and cookies</a>\
-         <a href=/api/consent>Consent as JSON</a></nav><h1>{title}</h1>{body}\
+         <a href=/api/consent>Consent as JSON</a><a href=/consent>Cookie settings</a></nav><h1>{title}</h1>{body}\
          <p>This page carries Google Tag Manager, gtag.js and a Meta Pixel. View its source: the layer \
          has switched off every tracker you have not allowed.</p>{SITE_ANALYTICS}</body></html>"
     ))

@@ -558,3 +558,21 @@ async fn the_preferences_page_lists_categories_and_services() {
     assert_eq!(head.status, StatusCode::OK);
     assert!(head.body.is_empty());
 }
+
+#[test]
+fn the_readme_documents_every_text() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let wording = &layer().wordings()[0];
+    assert!(wording.texts.len() > 20);
+    for (key, _) in &wording.texts {
+        let key = match key.strip_prefix("categories.") {
+            Some(rest) => format!("categories.<name>.{}", rest.rsplit('.').next().unwrap()),
+            None => key.clone(),
+        };
+        assert!(
+            readme.contains(&format!("`{key}`")),
+            "README.md's table of texts lacks `{key}`"
+        );
+    }
+}

@@ -292,6 +292,12 @@ const KEYS: &[&str] = &[
     "cookies",
     "hosts",
     "signatures",
+    "banner.enabled",
+    "banner.privacy_policy",
+    "banner.default_language",
+    "banner.languages",
+    "banner.settings_link",
+    "banner.texts",
 ];
 
 #[test]
@@ -332,7 +338,9 @@ fn the_example_configuration_is_complete_and_loads() {
         let leaf = key.rsplit('.').next().unwrap();
         let in_example = text.lines().any(|line| {
             let line = line.trim_start_matches("# ").trim();
-            line.starts_with(&format!("{leaf} =")) || line == format!("[[{leaf}]]")
+            line.starts_with(&format!("{leaf} ="))
+                || line == format!("[[{leaf}]]")
+                || line.starts_with(&format!("[{key}."))
         });
         assert!(in_example, "examples/consent.toml lacks `{key}`");
         assert!(

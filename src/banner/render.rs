@@ -409,3 +409,78 @@ mod tests {
         assert_eq!(Style::for_response(&headers), Style::Linked);
     }
 }
+
+/// WCAG 2.2 contrast of the default palettes, light and dark: text at least 4.5:1 (AA), the
+/// focus ring at least 3:1 against the background (non-text contrast).
+#[cfg(test)]
+mod contrast {
+    use super::BANNER_CSS;
+
+    /// The `--tc-*` colours of each `:where(:root)` block, in order (light, then dark).
+    fn palettes() -> Vec<Vec<(String, [f64; 3])>> {
+        BANNER_CSS
+            .split(":where(:root) {")
+            .skip(1)
+            .map(|block| {
+                block[..block.find('}').unwrap()]
+                    .split(';')
+                    .filter_map(|declaration| {
+                        let (name, value) = declaration.split_once(':')?;
+                        let hex = value.trim().strip_prefix('#')?;
+                        let channel = |i: usize| {
+                            f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0
+                        };
+                        Some((name.trim().to_owned(), [channel(0), channel(2), channel(4)]))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn luminance(rgb: [f64; 3]) -> f64 {
+        let linear = |c: f64| {
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * linear(rgb[0]) + 0.7152 * linear(rgb[1]) + 0.0722 * linear(rgb[2])
+    }
+
+    fn ratio(a: [f64; 3], b: [f64; 3]) -> f64 {
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+    }
+
+    #[test]
+    fn default_colours_meet_wcag_aa() {
+        let palettes = palettes();
+        assert_eq!(palettes.len(), 2, "a light and a dark palette");
+        for palette in palettes {
+            let colour = |name: &str| {
+                palette
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .unwrap_or_else(|| panic!("{name} missing"))
+                    .1
+            };
+            for (text, background, minimum) in [
+                ("--tc-fg", "--tc-bg", 4.5),
+                ("--tc-muted", "--tc-bg", 4.5),
+                ("--tc-accent", "--tc-bg", 4.5),
+                ("--tc-accent-fg", "--tc-accent", 4.5),
+                ("--tc-focus", "--tc-bg", 3.0),
+            ] {
+                let contrast = ratio(colour(text), colour(background));
+                assert!(
+                    contrast >= minimum,
+                    "{text} on {background}: {contrast:.2}:1, below {minimum}:1"
+                );
+            }
+        }
+        // The checker itself: black on white is 21:1, a colour on itself 1:1.
+        assert!((ratio([0.0; 3], [1.0; 3]) - 21.0).abs() < 1e-9);
+        assert!((ratio([0.5; 3], [0.5; 3]) - 1.0).abs() < 1e-9);
+    }
+}
