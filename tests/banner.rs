@@ -3,20 +3,20 @@
 //! Privacy Control, how it is styled under a strict Content-Security-Policy, and the wording
 //! recorded with each choice.
 
+mod common;
+
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::header::{
     ACCEPT, ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_LANGUAGE, CONTENT_SECURITY_POLICY,
-    CONTENT_TYPE, COOKIE, ETAG, HOST, LOCATION, ORIGIN, SET_COOKIE, VARY,
+    CONTENT_TYPE, COOKIE, ETAG, HOST, LOCATION, ORIGIN, VARY,
 };
-use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use tower::{Layer, ServiceExt, service_fn};
-use tower_consent::{
-    BannerTexts, ConsentLayer, ConsentLayerBuilder, ConsentRecord, ConsentSink, NoopSink, SinkError,
-};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use tower_consent::{BannerTexts, ConsentLayer, ConsentLayerBuilder, NoopSink};
+
+use common::{Recorder, Reply};
 
 const PAGE: &str =
     "<!DOCTYPE html><html><head><title>Shop</title></head><body><h1>Shop</h1></body></html>";
@@ -48,21 +48,8 @@ async fn site(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infall
     Ok(response)
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
 async fn send(layer: &ConsentLayer, req: Request<Full<Bytes>>) -> Reply {
-    let response = layer.layer(service_fn(site)).oneshot(req).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body: String::from_utf8(body.to_vec()).unwrap(),
-    }
+    common::send_to(layer, site, req).await
 }
 
 fn builder() -> ConsentLayerBuilder {
@@ -99,19 +86,6 @@ async fn post_form(layer: &ConsentLayer, form: &str, extra: &[(&str, &str)]) -> 
         req.body(Full::new(Bytes::from(form.to_owned()))).unwrap(),
     )
     .await
-}
-
-/// `name=value` of the consent cookie a reply sets.
-fn consent_cookie(reply: &Reply) -> String {
-    reply
-        .headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .find(|v| v.contains("consent"))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_owned()
 }
 
 /// The value of attribute `name` of the first tag in `html` that has `with` in it.
@@ -227,7 +201,7 @@ async fn no_banner_where_it_does_not_belong() {
 async fn decided_visitors_get_the_settings_link_instead() {
     let layer = layer();
     let reject = post_form(&layer, "action=reject", &[]).await;
-    let cookie = consent_cookie(&reject);
+    let cookie = reject.consent_cookie();
     let reply = send(&layer, done(page("/shop?q=1").header(COOKIE, &cookie))).await;
     assert!(
         !reply.body.contains("class=\"tc-banner\""),
@@ -240,7 +214,9 @@ async fn decided_visitors_get_the_settings_link_instead() {
     assert_eq!(reply.headers[ETAG], "W/\"v1;consent=1.l0\"");
 
     let no_link = builder().settings_link(false).build().unwrap();
-    let cookie = consent_cookie(&post_form(&no_link, "action=accept", &[]).await);
+    let cookie = post_form(&no_link, "action=accept", &[])
+        .await
+        .consent_cookie();
     let reply = send(&no_link, done(page("/").header(COOKIE, &cookie))).await;
     assert_eq!(reply.body, PAGE);
 }
@@ -248,7 +224,9 @@ async fn decided_visitors_get_the_settings_link_instead() {
 #[tokio::test]
 async fn a_new_policy_revision_brings_the_banner_back() {
     let first = builder().policy_revision(1).build().unwrap();
-    let cookie = consent_cookie(&post_form(&first, "action=accept", &[]).await);
+    let cookie = post_form(&first, "action=accept", &[])
+        .await
+        .consent_cookie();
     assert!(
         !send(&first, done(page("/").header(COOKIE, &cookie)))
             .await
@@ -258,17 +236,6 @@ async fn a_new_policy_revision_brings_the_banner_back() {
     let second = builder().policy_revision(2).build().unwrap();
     let reply = send(&second, done(page("/").header(COOKIE, &cookie))).await;
     assert!(reply.body.contains("class=\"tc-banner\""), "{}", reply.body);
-}
-
-/// A sink that keeps what it records.
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<ConsentRecord>>>);
-
-impl ConsentSink for Recorder {
-    fn record(&self, record: &ConsentRecord) -> Result<(), SinkError> {
-        self.0.lock().unwrap().push(record.clone());
-        Ok(())
-    }
 }
 
 #[tokio::test]
@@ -306,7 +273,7 @@ async fn the_banner_forms_post_what_the_endpoint_records() {
     assert_eq!(reply.headers[LOCATION], "/shop?item=7&size=m");
     let forged = post_form(&layer, "action=accept&wording=0000", &[]).await;
     assert_eq!(forged.status, StatusCode::SEE_OTHER);
-    let records = recorder.0.lock().unwrap();
+    let records = recorder.records();
     assert_eq!(records[0].wording.as_deref(), Some(english.hash.as_str()));
     assert_eq!(records[0].categories, Vec::<String>::new());
     assert_eq!(
@@ -430,7 +397,9 @@ async fn gpc_is_said_to_be_honoured() {
 
     // A visitor who allowed marketing without the signal, now sending it: the preferences
     // page says so and shows marketing off, as the layer treats it.
-    let cookie = consent_cookie(&post_form(&layer, "action=accept", &[]).await);
+    let cookie = post_form(&layer, "action=accept", &[])
+        .await
+        .consent_cookie();
     let prefs = send(
         &layer,
         done(
@@ -546,7 +515,7 @@ async fn the_preferences_page_lists_categories_and_services() {
     )
     .await;
     assert_eq!(reply.headers[LOCATION], "/shop");
-    let cookie = consent_cookie(&reply);
+    let cookie = reply.consent_cookie();
     let again = send(&layer, done(page("/consent").header(COOKIE, &cookie))).await;
     assert!(again.body.contains(r#"value="analytics" checked"#));
     assert!(again.body.contains(r#"value="marketing" aria-describedby"#));

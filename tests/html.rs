@@ -16,6 +16,10 @@ use http_body_util::{BodyExt, Full};
 use tower::{Layer, ServiceExt, service_fn};
 use tower_consent::{ConsentLayer, NoopSink};
 
+mod common;
+
+use common::Reply;
+
 const PAGE: &str = concat!(
     "<!DOCTYPE html><html><head><title>Shop</title>",
     r#"<script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>"#,
@@ -79,21 +83,8 @@ async fn site(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infall
     Ok(response)
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
 async fn send(layer: &ConsentLayer, req: Request<Full<Bytes>>) -> Reply {
-    let response = layer.layer(service_fn(site)).oneshot(req).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    common::send_to(layer, site, req).await
 }
 
 fn get(path: &str) -> http::request::Builder {

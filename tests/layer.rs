@@ -4,17 +4,19 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{
     ALLOW, CONTENT_TYPE, COOKIE, HOST, LOCATION, ORIGIN, REFERER, SET_COOKIE, VARY,
 };
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use tower::{Service, ServiceExt, service_fn};
+mod common;
+
+use common::{Recorder, Reply};
 use tower_consent::{
     Consent, ConsentLayer, ConsentLayerBuilder, ConsentRecord, ConsentSink, SinkError,
     UnknownCookies,
@@ -28,23 +30,6 @@ const SITE_COOKIES: &[&str] = &[
     "_fbp=fb.1.123; Path=/",
     "theme=dark; Path=/",
 ];
-
-/// Records every choice, for assertions.
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<ConsentRecord>>>);
-
-impl ConsentSink for Recorder {
-    fn record(&self, record: &ConsentRecord) -> Result<(), SinkError> {
-        self.0.lock().unwrap().push(record.clone());
-        Ok(())
-    }
-}
-
-impl Recorder {
-    fn records(&self) -> Vec<ConsentRecord> {
-        self.0.lock().unwrap().clone()
-    }
-}
 
 struct FailingSink;
 
@@ -90,37 +75,7 @@ async fn site(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infall
     Ok(response)
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
 impl Reply {
-    fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect()
-    }
-
-    fn set_cookie_names(&self) -> Vec<String> {
-        self.set_cookies()
-            .iter()
-            .map(|c| c.split('=').next().unwrap().to_string())
-            .collect()
-    }
-
-    /// `name=value` of the consent cookie set by this reply.
-    fn consent_cookie(&self) -> String {
-        self.set_cookies()
-            .into_iter()
-            .find(|c| c.split('=').next().unwrap().ends_with("consent"))
-            .map(|c| c.split(';').next().unwrap().to_string())
-            .expect("a consent cookie")
-    }
-
     fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
@@ -146,14 +101,7 @@ where
             let (parts, _) = req.into_parts();
             site(Request::from_parts(parts, Full::new(Bytes::new()))).await
         }));
-    let response = service.oneshot(req).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    common::read(service.oneshot(req).await.unwrap()).await
 }
 
 async fn send(layer: &ConsentLayer, req: Request<Full<Bytes>>) -> Reply {

@@ -75,7 +75,8 @@ impl Page<'_> {
         );
     }
 
-    fn privacy_link(&self, out: &mut String) {
+    /// The end of an introductory paragraph: the privacy policy link, then the GPC notice.
+    fn lead_end(&self, out: &mut String, gpc_role: &str) {
         if let Some(link) = &self.banner.privacy_policy {
             let _ = write!(
                 out,
@@ -84,6 +85,18 @@ impl Page<'_> {
                 escape(&self.texts().privacy_policy)
             );
         }
+        out.push_str("</p>");
+        self.gpc_notice(out, gpc_role);
+    }
+
+    /// A form that posts to the endpoint, with its hidden fields.
+    fn form_start(&self, out: &mut String, attributes: &str) {
+        let _ = write!(
+            out,
+            r#"<form {attributes} method="post" action="{}">"#,
+            escape(&self.banner.endpoint)
+        );
+        self.hidden_fields(out);
     }
 
     /// The notice shown while the browser sends Global Privacy Control.
@@ -169,15 +182,8 @@ pub(crate) fn banner(page: &Page<'_>, style: &Style) -> Vec<u8> {
         escape(&texts.title),
         escape(&texts.text)
     );
-    page.privacy_link(&mut out);
-    out.push_str("</p>");
-    page.gpc_notice(&mut out, "note");
-    let _ = write!(
-        out,
-        r#"<form class="tc-actions" method="post" action="{}">"#,
-        escape(&page.banner.endpoint)
-    );
-    page.hidden_fields(&mut out);
+    page.lead_end(&mut out, "note");
+    page.form_start(&mut out, r#"class="tc-actions""#);
     // Accept and reject: the same element, class and size.
     let _ = write!(
         out,
@@ -233,15 +239,8 @@ pub(crate) fn preferences(
         escape(&texts.preferences_title),
         escape(&texts.preferences_intro)
     );
-    page.privacy_link(&mut out);
-    out.push_str("</p>");
-    page.gpc_notice(&mut out, "status");
-    let _ = write!(
-        out,
-        r#"<form method="post" action="{}" aria-labelledby="tc-prefs-title">"#,
-        escape(&page.banner.endpoint)
-    );
-    page.hidden_fields(&mut out);
+    page.lead_end(&mut out, "status");
+    page.form_start(&mut out, r#"aria-labelledby="tc-prefs-title""#);
     for (index, category) in page.categories.iter() {
         let name = escape(category.as_str());
         let (title, description) = texts
