@@ -103,8 +103,11 @@ impl ResponseFilter {
             || (status == StatusCode::NOT_MODIFIED && self.html.variant_revalidated)
         {
             html::response::drop_length_headers(headers);
-            let variant =
-                validators::variant(self.consent.allowed_set(), self.html.page.as_deref());
+            let variant = validators::variant(
+                self.consent.allowed_set(),
+                self.html.page.as_deref(),
+                &settings.banner,
+            );
             validators::vary_etag(headers, &variant);
             changed_by_consent = true;
         }
@@ -113,9 +116,12 @@ impl ResponseFilter {
         }
         if changed_by_consent && !settings.report_only {
             let gpc_in_use = settings.categories().sale_share() != CategorySet::EMPTY;
-            // The banner and link are in the visitor's language.
-            let language = rewrite.is_some() && self.html.page.is_some();
-            headers::add_vary(headers, gpc_in_use, language);
+            // Whether a page gets the banner or link depends on the language asked for and
+            // on what loads it (a frame gets neither); a 304 carries the same `Vary`.
+            let revalidated = status == StatusCode::NOT_MODIFIED && self.html.variant_revalidated;
+            let page_inserts = settings.banner.enabled || settings.banner.settings_link;
+            let by_page = page_inserts && (rewrite.is_some() || revalidated);
+            headers::add_vary(headers, gpc_in_use, by_page);
         }
         rewrite
     }
@@ -141,6 +147,9 @@ impl ResponseFilter {
         match html::response::rewritable(status, headers, false) {
             Ok(coding) => Some(coding),
             Err(Skip::NoBody | Skip::NotHtml) => None,
+            // A visitor who allowed everything has nothing to block: only the settings link
+            // is missed, and that is not worth a warning on every page.
+            Err(Skip::Encoded) if self.consent.allows_all() => None,
             Err(Skip::Encoded) => {
                 tracing::warn!(
                     "tower-consent: an HTML response arrived compressed and passes through without tracker blocking; serve navigations uncompressed to the layer (it asks by dropping Accept-Encoding), or turn on the `decompress` feature"

@@ -87,7 +87,7 @@ where
             page: None,
         };
         if html.rewrite {
-            if navigation && !frame {
+            if navigation && !frame && !fragment_request(req.headers()) {
                 html.page = PagePlan::new(
                     &settings.banner,
                     consent.is_decided(),
@@ -99,13 +99,19 @@ where
                 )
                 .map(Box::new);
             }
-            // The page must arrive uncompressed for trackers to be blocked in it, and for the
-            // banner or link to be inserted.
-            if partial_navigation || html.page.is_some() {
+            // The page must arrive uncompressed for trackers to be blocked in it (and the
+            // banner inserted: an undecided visitor allows less than everything). Not for the
+            // settings link alone: a visitor who allowed everything keeps a compressed page,
+            // and gets the link when the page arrives uncompressed anyway.
+            if partial_navigation {
                 req.headers_mut().remove(ACCEPT_ENCODING);
             }
             if conditional {
-                let variant = validators::variant(consent.allowed_set(), html.page.as_deref());
+                let variant = validators::variant(
+                    consent.allowed_set(),
+                    html.page.as_deref(),
+                    &settings.banner,
+                );
                 html.variant_revalidated = validators::strip_variant(req.headers_mut(), &variant);
             }
         }
@@ -113,4 +119,10 @@ where
         req.extensions_mut().insert(consent);
         ResponseFuture::inner(self.inner.call(req), filter)
     }
+}
+
+/// A request from htmx or Turbo for a piece of a page: no banner goes into it, even from a
+/// browser that does not send `Sec-Fetch-Dest`.
+fn fragment_request(headers: &http::HeaderMap) -> bool {
+    headers.contains_key("hx-request") || headers.contains_key("turbo-frame")
 }

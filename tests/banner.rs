@@ -103,6 +103,37 @@ fn attribute(html: &str, with: &str, name: &str) -> String {
     tag[from..from + tag[from..].find('"').unwrap()].to_owned()
 }
 
+/// The page variant an `ETag` names, without the wording's hash (`W/"v1;consent=1.b0-1a2b3c4d"`
+/// gives `1.b0`); the hash must be the wording's.
+fn etag_variant(reply: &Reply) -> String {
+    let etag = reply.headers[ETAG].to_str().unwrap();
+    let variant = etag
+        .strip_prefix("W/\"v1;consent=")
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("{etag}"));
+    match variant.split_once('-') {
+        Some((variant, hash)) => {
+            assert_eq!(hash.len(), 8, "{etag}");
+            variant.to_owned()
+        }
+        None => variant.to_owned(),
+    }
+}
+
+/// `text` with every character outside ASCII as a character reference, as the banner
+/// writes it.
+fn references(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                format!("&#x{:x};", u32::from(c))
+            }
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn undecided_visitors_get_the_banner_before_the_body_end_tag() {
     let reply = send(&layer(), done(page("/"))).await;
@@ -127,10 +158,10 @@ async fn undecided_visitors_get_the_banner_before_the_body_end_tag() {
             .contains(r#"<h2 class="tc-title" id="tc-banner-title">"#)
     );
     assert!(reply.body.contains(
-        r#"<button class="tc-button" type="submit" name="action" value="accept">Accept all</button>"#
+        r#"<button class="tc-button" type="submit" name="action" value="accept" formaction="/consent" formmethod="post">Accept all</button>"#
     ));
     assert!(reply.body.contains(
-        r#"<button class="tc-button" type="submit" name="action" value="reject">Reject all</button>"#
+        r#"<button class="tc-button" type="submit" name="action" value="reject" formaction="/consent" formmethod="post">Reject all</button>"#
     ));
     assert!(!reply.body.contains("checked"), "nothing pre-ticked");
     assert!(
@@ -144,18 +175,21 @@ async fn undecided_visitors_get_the_banner_before_the_body_end_tag() {
         .iter()
         .map(|v| v.to_str().unwrap())
         .collect();
-    assert!(vary.contains(&"accept-language"), "{vary:?}");
-    assert_eq!(reply.headers[ETAG], "W/\"v1;consent=1.b0\"");
+    assert!(
+        vary.contains(&"accept-language, sec-fetch-dest"),
+        "{vary:?}"
+    );
+    assert_eq!(etag_variant(&reply), "1.b0");
 
     let no_body = send(
         &layer(),
-        done(page("/").header("x-body", "<h1>Fragment of a page</h1>")),
+        done(page("/").header("x-body", "<html><h1>A page without a body end tag</h1>")),
     )
     .await;
     assert!(
         no_body
             .body
-            .starts_with("<h1>Fragment of a page</h1><div class=\"tc-banner\"")
+            .starts_with("<html><h1>A page without a body end tag</h1><div class=\"tc-banner\"")
     );
 }
 
@@ -177,6 +211,10 @@ async fn no_banner_where_it_does_not_belong() {
         &send(&layer, done(fetch)).await,
         "a fetch of an HTML fragment",
     );
+    let htmx = page("/").header("hx-request", "true");
+    absent(&send(&layer, done(htmx)).await, "an htmx request");
+    let turbo = page("/").header("turbo-frame", "cart");
+    absent(&send(&layer, done(turbo)).await, "a Turbo frame");
     let json = page("/")
         .header("x-type", "application/json")
         .header("x-body", "{}");
@@ -209,9 +247,12 @@ async fn decided_visitors_get_the_settings_link_instead() {
         reply.body
     );
     assert!(reply.body.contains(
-        r#"<a class="tc-settings-link" href="/consent?return_to=/shop%3Fq%3D1" lang="en" dir="ltr" data-tower-consent-banner>Cookie settings</a></body>"#
+        r#"<div class="tc-settings" role="navigation" aria-label="Cookie settings" lang="en" dir="ltr" data-tower-consent-banner="">"#
     ), "{}", reply.body);
-    assert_eq!(reply.headers[ETAG], "W/\"v1;consent=1.l0\"");
+    assert!(reply.body.ends_with(
+        r#"<a class="tc-settings-link" href="/consent?return_to=/shop%3Fq%3D1">Cookie settings</a></div></body></html>"#
+    ), "{}", reply.body);
+    assert_eq!(etag_variant(&reply), "1.l0");
 
     let no_link = builder().settings_link(false).build().unwrap();
     let cookie = post_form(&no_link, "action=accept", &[])
@@ -219,6 +260,27 @@ async fn decided_visitors_get_the_settings_link_instead() {
         .consent_cookie();
     let reply = send(&no_link, done(page("/").header(COOKIE, &cookie))).await;
     assert_eq!(reply.body, PAGE);
+}
+
+#[tokio::test]
+async fn a_changed_wording_is_a_new_variant() {
+    let etag = |layer: ConsentLayer| async move {
+        let reply = send(&layer, done(page("/"))).await;
+        reply.headers[ETAG].to_str().unwrap().to_owned()
+    };
+    let plain = etag(layer()).await;
+    assert_eq!(plain, etag(layer()).await);
+    assert_ne!(
+        plain,
+        etag(builder().privacy_policy("/privacy").build().unwrap()).await,
+        "a cached page with the old wording must not be revalidated"
+    );
+    let mut texts = BannerTexts::default();
+    texts.title = Some("Cookies".into());
+    assert_ne!(
+        plain,
+        etag(builder().banner_texts("en", texts).build().unwrap()).await
+    );
 }
 
 #[tokio::test]
@@ -289,10 +351,11 @@ async fn the_language_follows_accept_language() {
         let layer = layer.clone();
         async move {
             let reply = send(&layer, done(page("/").header(ACCEPT_LANGUAGE, accept))).await;
+            let variant = etag_variant(&reply);
             (
                 attribute(&reply.body, "class=\"tc-banner\"", "lang"),
                 reply.body,
-                reply.headers[ETAG].to_str().unwrap().to_owned(),
+                variant,
             )
         }
     };
@@ -300,7 +363,7 @@ async fn the_language_follows_accept_language() {
     assert_eq!(lang, "nl");
     assert!(body.contains(">Ja, ik geef toestemming</button>"));
     assert!(body.contains(">Nee, bedankt</button>"));
-    assert_eq!(etag, "W/\"v1;consent=1.b1\"");
+    assert_eq!(etag, "1.b1");
     assert_eq!(banner_in("de;q=0.2, fr;q=0.8").await.0, "fr");
     assert_eq!(banner_in("sv, pl;q=0.1").await.0, "pl");
     assert_eq!(banner_in("sv, fi").await.0, "en");
@@ -363,7 +426,11 @@ async fn right_to_left_languages_are_laid_out_right_to_left() {
         .unwrap();
     let reply = send(&layer, done(page("/").header(ACCEPT_LANGUAGE, "ar-EG"))).await;
     assert_eq!(attribute(&reply.body, "class=\"tc-banner\"", "dir"), "rtl");
-    assert!(reply.body.contains(">رفض الكل</button>"));
+    assert!(
+        reply
+            .body
+            .contains(&format!(">{}</button>", references("رفض الكل")))
+    );
     let prefs = send(&layer, done(page("/consent").header(ACCEPT_LANGUAGE, "ar"))).await;
     assert!(
         prefs.body.contains(r#"<html lang="ar" dir="rtl">"#),
@@ -379,9 +446,9 @@ async fn gpc_is_said_to_be_honoured() {
     let layer = layer();
     let reply = send(&layer, done(page("/").header("sec-gpc", "1"))).await;
     assert!(reply.body.contains(
-        r#"<p class="tc-gpc" role="note">Your browser sent a Global Privacy Control signal, and we honour it: these stay off unless you switch them on yourself: Marketing.</p>"#
+        r#"<p class="tc-gpc" role="note">Your browser sent a Global Privacy Control signal, and we honour it. These categories stay off unless you switch them on yourself: Marketing.</p>"#
     ), "{}", reply.body);
-    assert_eq!(reply.headers[ETAG], "W/\"v1;consent=1.b0g\"");
+    assert_eq!(etag_variant(&reply), "1.b0g");
     let dutch = send(
         &layer,
         done(
@@ -437,7 +504,7 @@ async fn strict_policies_still_get_a_styled_banner() {
     assert!(
         reply
             .body
-            .contains(r#"<link rel="stylesheet" href="/consent/banner.css">"#),
+            .contains(r#"<link rel="stylesheet" href="/consent/banner.css"/>"#),
         "{}",
         reply.body
     );
@@ -491,7 +558,7 @@ async fn the_preferences_page_lists_categories_and_services() {
             "{category}"
         );
     }
-    assert!(body.contains("Help us understand how visitors use the site"));
+    assert!(body.contains("These help us understand how visitors use the site"));
     assert!(
         body.contains(r#"<p class="tc-services">Services: Google Analytics (Google)</p>"#),
         "{body}"

@@ -178,7 +178,7 @@ impl Banner {
         }
         let hashes = compiled
             .iter()
-            .map(|t| texts::wording_hash(revision, t))
+            .map(|t| texts::wording_hash(revision, config.privacy_policy.as_deref(), t))
             .collect();
         Ok(Banner {
             enabled: config.enabled,
@@ -281,8 +281,9 @@ impl PagePlan {
     }
 
     /// What tells this variant of the page apart in its `ETag`: the insert, the language,
-    /// and whether the GPC notice shows.
-    pub(crate) fn variant(&self) -> String {
+    /// whether the GPC notice shows, and the start of the wording's hash (a changed text or
+    /// revision must not be revalidated as the old page).
+    pub(crate) fn variant(&self, banner: &Banner) -> String {
         let kind = match self.insert {
             Insert::Banner => 'b',
             Insert::SettingsLink => 'l',
@@ -292,7 +293,11 @@ impl PagePlan {
         } else {
             ""
         };
-        format!("{kind}{}{gpc}", self.language)
+        let wording = banner
+            .hashes
+            .get(self.language)
+            .map_or("", |hash| &hash[..8.min(hash.len())]);
+        format!("{kind}{}{gpc}-{wording}", self.language)
     }
 
     /// The markup, styled as the response's `Content-Security-Policy` allows.

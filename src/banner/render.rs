@@ -1,7 +1,10 @@
 //! The markup of the banner, the "Cookie settings" link and the preferences page.
 //!
-//! Every text is escaped where it is written; no inline `style` attribute or event handler is
-//! used, so a strict `Content-Security-Policy` needs only the stylesheet allowed.
+//! Every text is escaped where it is written, and every character outside ASCII is written as
+//! a character reference, so the markup reads the same in a page of any ASCII-compatible
+//! charset. The inserted markup is also well-formed XML (for `application/xhtml+xml` pages).
+//! No inline `style` attribute or event handler is used, so a strict
+//! `Content-Security-Policy` needs only the stylesheet allowed.
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -70,7 +73,7 @@ impl Page<'_> {
         let hash = &self.banner.hashes[self.language.min(self.banner.hashes.len() - 1)];
         let _ = write!(
             out,
-            r#"<input type="hidden" name="return_to" value="{}"><input type="hidden" name="wording" value="{hash}">"#,
+            r#"<input type="hidden" name="return_to" value="{}"/><input type="hidden" name="wording" value="{hash}"/>"#,
             escape(self.return_to)
         );
     }
@@ -158,7 +161,7 @@ fn style_element(style: &Style, sheet: Sheet, stylesheet_path: &str, out: &mut S
         Style::Linked => {
             let _ = write!(
                 out,
-                r#"<link rel="stylesheet" href="{}">"#,
+                r#"<link rel="stylesheet" href="{}"/>"#,
                 escape(stylesheet_path)
             );
         }
@@ -172,7 +175,7 @@ pub(crate) fn banner(page: &Page<'_>, style: &Style) -> Vec<u8> {
     let mut out = String::with_capacity(Sheet::Banner.css().len() + 2048);
     let _ = write!(
         out,
-        r#"<div class="tc-banner" role="region" aria-labelledby="tc-banner-title" {} {MARKER}>"#,
+        r#"<div class="tc-banner" role="region" aria-labelledby="tc-banner-title" {} {MARKER}="">"#,
         page.lang_dir()
     );
     style_element(style, Sheet::Banner, &page.banner.stylesheet_path, &mut out);
@@ -184,10 +187,13 @@ pub(crate) fn banner(page: &Page<'_>, style: &Style) -> Vec<u8> {
     );
     page.lead_end(&mut out, "note");
     page.form_start(&mut out, r#"class="tc-actions""#);
-    // Accept and reject: the same element, class and size.
+    // Accept and reject: the same element, class and size. `formaction` and `formmethod`
+    // keep them posting here even inside a form the page left open (where the browser
+    // ignores the banner's own `<form>`).
+    let endpoint = escape(&page.banner.endpoint);
     let _ = write!(
         out,
-        r#"<button class="tc-button" type="submit" name="action" value="accept">{}</button><button class="tc-button" type="submit" name="action" value="reject">{}</button><a class="tc-button tc-secondary" href="{}">{}</a></form></div></div>"#,
+        r#"<button class="tc-button" type="submit" name="action" value="accept" formaction="{endpoint}" formmethod="post">{}</button><button class="tc-button" type="submit" name="action" value="reject" formaction="{endpoint}" formmethod="post">{}</button><a class="tc-button tc-secondary" href="{}">{}</a></form></div></div>"#,
         escape(&texts.accept_all),
         escape(&texts.reject_all),
         escape(&page.settings_href()),
@@ -196,16 +202,21 @@ pub(crate) fn banner(page: &Page<'_>, style: &Style) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// The small "Cookie settings" link for visitors who decided.
+/// The small "Cookie settings" link for visitors who decided, in a navigation landmark (a
+/// `div`, which also ends any SVG or MathML the page left open).
 pub(crate) fn settings_link(page: &Page<'_>, style: &Style) -> Vec<u8> {
     let mut out = String::with_capacity(Sheet::Link.css().len() + 256);
+    let label = escape(&page.texts().settings_link);
+    let _ = write!(
+        out,
+        r#"<div class="tc-settings" role="navigation" aria-label="{label}" {} {MARKER}="">"#,
+        page.lang_dir()
+    );
     style_element(style, Sheet::Link, &page.banner.stylesheet_path, &mut out);
     let _ = write!(
         out,
-        r#"<a class="tc-settings-link" href="{}" {} {MARKER}>{}</a>"#,
+        r#"<a class="tc-settings-link" href="{}">{label}</a></div>"#,
         escape(&page.settings_href()),
-        page.lang_dir(),
-        escape(&page.texts().settings_link)
     );
     out.into_bytes()
 }
@@ -320,9 +331,10 @@ fn minify(css: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Text and attribute values, escaped for HTML.
+/// Text and attribute values, escaped for HTML, with every character outside ASCII as a
+/// character reference.
 pub(crate) fn escape(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains(['&', '<', '>', '"', '\'']) {
+    if !text.contains(['&', '<', '>', '"', '\'']) && text.is_ascii() {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -333,7 +345,10 @@ pub(crate) fn escape(text: &str) -> std::borrow::Cow<'_, str> {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let _ = write!(out, "&#x{:x};", u32::from(c));
+            }
         }
     }
     std::borrow::Cow::Owned(out)
@@ -362,6 +377,11 @@ mod tests {
         assert_eq!(
             escape(r#"<a href="x">'&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(escape("Nee, bedankt"), "Nee, bedankt");
+        assert_eq!(
+            escape("Präferenzen «ł»"),
+            "Pr&#xe4;ferenzen &#xab;&#x142;&#xbb;"
         );
         assert_eq!(encode_query_value("/a b?c=d&e"), "/a%20b%3Fc%3Dd%26e");
         assert_eq!(encode_query_value("/é"), "/%C3%A9");

@@ -203,12 +203,14 @@ pub(crate) fn compile(
     merged.complete(language, categories, fallback)
 }
 
-/// The hash that identifies a wording: the policy revision with every text of one language.
+/// The hash that identifies a wording: the policy revision and the privacy policy's address
+/// with every text of one language.
 /// Recorded with each choice, so a site can show what a visitor was shown.
-pub(crate) fn wording_hash(revision: u32, texts: &Texts) -> String {
+pub(crate) fn wording_hash(revision: u32, privacy_policy: Option<&str>, texts: &Texts) -> String {
     let mut hasher = Sha256::new();
     hasher.update(b"tower-consent wording 1\n");
     hasher.update(format!("revision={revision}\nlanguage={}\n", texts.language).as_bytes());
+    hasher.update(format!("privacy_policy={}\n", privacy_policy.unwrap_or("")).as_bytes());
     for (key, value) in texts.entries() {
         hasher.update(key.as_bytes());
         hasher.update(b"=");
@@ -307,12 +309,13 @@ mod tests {
     fn the_hash_changes_with_any_text_and_the_revision() {
         let categories = Categories::standard();
         let texts = compile("en", None, &categories, None).unwrap();
-        let hash = wording_hash(1, &texts);
+        let hash = wording_hash(1, None, &texts);
         assert_eq!(hash.len(), 32);
-        assert_eq!(hash, wording_hash(1, &texts));
-        assert_ne!(hash, wording_hash(2, &texts));
+        assert_eq!(hash, wording_hash(1, None, &texts));
+        assert_ne!(hash, wording_hash(2, None, &texts));
+        assert_ne!(hash, wording_hash(1, Some("/privacy"), &texts));
         let mut changed = texts.clone();
         changed.categories[2].1.push('!');
-        assert_ne!(hash, wording_hash(1, &changed));
+        assert_ne!(hash, wording_hash(1, None, &changed));
     }
 }

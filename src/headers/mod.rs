@@ -335,8 +335,9 @@ fn deletion(name: &str, domain: Option<&str>, secure: bool) -> String {
 /// Makes the response's `Vary` name `Cookie`, and `Sec-GPC` when `gpc` is set, adding what is
 /// not there yet (in any of several `Vary` headers, in any case) in one value. `Vary: *` makes
 /// it moot.
-pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool, language: bool) {
-    let (mut has_cookie, mut has_gpc, mut has_language) = (false, !gpc, !language);
+pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool, page: bool) {
+    let (mut has_cookie, mut has_gpc) = (false, !gpc);
+    let (mut has_language, mut has_dest) = (!page, !page);
     for field in headers
         .get_all(VARY)
         .iter()
@@ -349,6 +350,7 @@ pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool, language: bool) {
         has_cookie |= field.eq_ignore_ascii_case(b"cookie");
         has_gpc |= field.eq_ignore_ascii_case(b"sec-gpc");
         has_language |= field.eq_ignore_ascii_case(b"accept-language");
+        has_dest |= field.eq_ignore_ascii_case(b"sec-fetch-dest");
     }
     let missing = match (has_cookie, has_gpc) {
         (false, false) => "cookie, sec-gpc",
@@ -359,8 +361,14 @@ pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool, language: bool) {
     if !missing.is_empty() {
         headers.append(VARY, HeaderValue::from_static(missing));
     }
-    if !has_language {
-        headers.append(VARY, HeaderValue::from_static("accept-language"));
+    let missing = match (has_language, has_dest) {
+        (false, false) => "accept-language, sec-fetch-dest",
+        (false, true) => "accept-language",
+        (true, false) => "sec-fetch-dest",
+        (true, true) => "",
+    };
+    if !missing.is_empty() {
+        headers.append(VARY, HeaderValue::from_static(missing));
     }
 }
 
@@ -407,6 +415,15 @@ mod tests {
         assert_eq!(vary_after(&[], true), ["cookie, sec-gpc"]);
         assert_eq!(vary_after(&["*"], true), ["*"]);
         assert_eq!(vary_after(&["cookie,sec-gpc"], true), ["cookie,sec-gpc"]);
+        // Pages with the banner or link vary by language and by what loads them.
+        assert_eq!(
+            vary_after_with(&["cookie"], false, true),
+            ["cookie", "accept-language, sec-fetch-dest"]
+        );
+        assert_eq!(
+            vary_after_with(&["Accept-Language"], true, true),
+            ["Accept-Language", "cookie, sec-gpc", "sec-fetch-dest"]
+        );
     }
 
     #[test]

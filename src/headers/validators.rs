@@ -10,7 +10,7 @@
 use http::header::{ETAG, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderValue};
 
-use crate::banner::PagePlan;
+use crate::banner::{Banner, PagePlan};
 use crate::consent::CategorySet;
 
 const MARK: &[u8] = b";consent=";
@@ -28,9 +28,9 @@ fn parse(tag: &[u8]) -> Option<(bool, &[u8])> {
 
 /// The variant of a page a visitor gets: the categories they allowed (hexadecimal bits), and
 /// the banner or link inserted, with its language (see [`PagePlan::variant`]).
-pub(crate) fn variant(allowed: CategorySet, page: Option<&PagePlan>) -> String {
+pub(crate) fn variant(allowed: CategorySet, page: Option<&PagePlan>, banner: &Banner) -> String {
     match page {
-        Some(page) => format!("{:x}.{}", allowed.bits(), page.variant()),
+        Some(page) => format!("{:x}.{}", allowed.bits(), page.variant(banner)),
         None => format!("{:x}", allowed.bits()),
     }
 }

@@ -31,9 +31,14 @@ pub(crate) fn inline(headers: &HeaderMap, directives: &[&str]) -> Inline {
             return Inline::Blocked;
         };
         for policy in value.split(',') {
-            match policy_verdict(policy, directives) {
-                Inline::Blocked => return Inline::Blocked,
-                Inline::Nonce(nonce) if verdict == Inline::Free => verdict = Inline::Nonce(nonce),
+            match (policy_verdict(policy, directives), &verdict) {
+                (Inline::Blocked, _) => return Inline::Blocked,
+                (Inline::Nonce(nonce), Inline::Free) => verdict = Inline::Nonce(nonce),
+                // One element carries one nonce: two policies that name different ones cannot
+                // both be met.
+                (Inline::Nonce(nonce), Inline::Nonce(first)) if nonce != *first => {
+                    return Inline::Blocked;
+                }
                 _ => {}
             }
         }
@@ -53,21 +58,28 @@ fn policy_verdict(policy: &str, directives: &[&str]) -> Inline {
         return Inline::Free;
     };
     let mut unsafe_inline = false;
-    let mut hashes = false;
+    let mut overriding = false;
     for source in sources {
-        if let Some(nonce) = source
-            .strip_prefix("'nonce-")
-            .and_then(|n| n.strip_suffix('\''))
+        // Keywords are case-insensitive; the nonce itself is not.
+        if source
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("'nonce-"))
         {
-            if is_nonce(nonce) {
-                return Inline::Nonce(nonce.to_owned());
+            if let Some(nonce) = source[7..].strip_suffix('\'') {
+                if is_nonce(nonce) {
+                    return Inline::Nonce(nonce.to_owned());
+                }
             }
         }
         unsafe_inline |= source.eq_ignore_ascii_case("'unsafe-inline'");
-        hashes |= source.starts_with("'sha");
+        overriding |= source
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("'sha"))
+            || source.eq_ignore_ascii_case("'strict-dynamic'");
     }
-    // A hash turns 'unsafe-inline' off (CSP Level 2 on), as a nonce would.
-    if unsafe_inline && !hashes {
+    // A hash or 'strict-dynamic' turns 'unsafe-inline' off (CSP Level 2 and 3), as a nonce
+    // would.
+    if unsafe_inline && !overriding {
         Inline::Free
     } else {
         Inline::Blocked
@@ -121,7 +133,30 @@ mod tests {
     }
 
     #[test]
+    fn keywords_are_case_insensitive_and_strict_dynamic_overrides() {
+        assert_eq!(
+            inline(&csp(&["Script-Src 'NONCE-AbC'"]), SCRIPTS),
+            Inline::Nonce("AbC".into())
+        );
+        assert_eq!(
+            inline(
+                &csp(&["script-src 'unsafe-inline' 'strict-dynamic' https:"]),
+                SCRIPTS
+            ),
+            Inline::Blocked
+        );
+        assert_eq!(
+            inline(&csp(&["style-src 'unsafe-inline' 'SHA256-abc='"]), STYLES),
+            Inline::Blocked
+        );
+    }
+
+    #[test]
     fn every_policy_must_allow() {
+        let headers = csp(&["style-src 'nonce-a'", "style-src 'nonce-b'"]);
+        assert_eq!(inline(&headers, STYLES), Inline::Blocked);
+        let headers = csp(&["style-src 'nonce-a'", "default-src 'nonce-a'"]);
+        assert_eq!(inline(&headers, STYLES), Inline::Nonce("a".into()));
         let headers = csp(&["style-src 'unsafe-inline'", "style-src 'self'"]);
         assert_eq!(inline(&headers, STYLES), Inline::Blocked);
         let headers = csp(&["style-src 'nonce-a', img-src 'none'"]);

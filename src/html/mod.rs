@@ -160,6 +160,9 @@ impl Rewriter {
                     "tower-consent: an HTML body in UTF-16 (by its byte order mark) passes through without tracker blocking"
                 );
                 self.passthrough = true;
+                // Nothing is inserted either: it would be written in UTF-8, before the mark.
+                self.scanner.injection = None;
+                self.scanner.closing = None;
             }
         }
         if self.passthrough {

@@ -124,6 +124,8 @@ enum Pending {
     Template,
     /// `<head>`, after which Consent Mode's script goes.
     Head,
+    /// `<html>` or `<body>`, while the banner waits: the input is a whole document.
+    Document,
 }
 
 /// The state after a start tag.
@@ -173,6 +175,9 @@ pub(crate) struct Scanner {
     /// The banner (or the "Cookie settings" link), until it is inserted: before the first
     /// `</body>` outside a `<template>`, or at the end of a document without one.
     pub(crate) closing: Option<Vec<u8>>,
+    /// An `<html>` or `<body>` start tag was seen: the input is a document, not a fragment
+    /// (which gets no banner at its end).
+    document: bool,
 }
 
 /// What scanning needs from the response: the visitor's policy, and the document's base.
@@ -245,6 +250,7 @@ impl Scanner {
             tag_start: 0,
             injection: None,
             closing: None,
+            document: false,
         }
     }
 
@@ -648,6 +654,7 @@ impl Scanner {
             b"base" => Pending::Judged(Element::Base, After::Data),
             b"template" => Pending::Template,
             b"head" if self.injection.is_some() => Pending::Head,
+            b"html" | b"body" if self.closing.is_some() => Pending::Document,
             b"noscript" if self.scripting => Pending::Switches(After::NoScript),
             b"plaintext" => Pending::Switches(After::Plaintext),
             _ => match raw_text_name(name) {
@@ -738,7 +745,10 @@ impl Scanner {
     /// most the longest such name, or `body` of an end tag while the banner waits for it.
     fn name_could_matter(&self) -> bool {
         if self.lexer.end_tag {
-            self.closing.is_some() && b"body".starts_with(self.lexer.name())
+            // `name()` is empty past its cap, so the length is checked first.
+            self.closing.is_some()
+                && self.lexer.name_read() <= 4
+                && b"body".starts_with(self.lexer.name())
         } else {
             self.lexer.name_could_matter()
         }
@@ -808,6 +818,7 @@ impl Scanner {
             }
             Pending::Foreign(element) => self.foreign_start_tag(cx, out, element, end),
             Pending::Template => self.template_depth = self.template_depth.saturating_add(1),
+            Pending::Document => self.document = true,
             Pending::Head => {
                 if let Some(script) = self.injection.take() {
                     out.insert_at(end, &script);
@@ -998,7 +1009,8 @@ impl Scanner {
             out.end_drop(end);
             self.removing_content = false;
         }
-        if self.template_depth > 0 && self.lexer.name() == b"template" {
+        // A `</template>` in foreign content is a foreign end tag: it closes no template.
+        if self.template_depth > 0 && self.foreign.is_empty() && self.lexer.name() == b"template" {
             self.template_depth -= 1;
         }
         if self.foreign.is_empty() {
@@ -1437,10 +1449,16 @@ impl Scanner {
             out.release();
         }
         // A document without `</body>`: the banner goes at its end, unless the end is inside
-        // a script, raw text, a comment or a tag, where it would not be markup.
+        // a script, raw text, a comment or a tag, where it would not be markup, or the input
+        // is a fragment of a page (no `<html>` or `<body>`), which a script places in one.
         if let Some(markup) = self.closing.take() {
-            if self.state == State::Data && self.template_depth == 0 {
+            if self.state == State::Data && self.template_depth == 0 && self.document {
                 out.insert_at(out.chunk.len(), &markup);
+            } else {
+                tracing::debug!(
+                    document = self.document,
+                    "tower-consent: the banner was not inserted: the body ended outside markup, or is a fragment"
+                );
             }
         }
     }

@@ -156,6 +156,11 @@ impl TagLexer {
         &self.name[..self.name_len]
     }
 
+    /// How many bytes of the name were read so far.
+    pub(crate) fn name_read(&self) -> usize {
+        self.name_len
+    }
+
     /// Whether the name read so far is short enough to be one the scanner acts on.
     pub(crate) fn name_could_matter(&self) -> bool {
         self.name_len <= NAME_CAP

@@ -950,42 +950,59 @@ mod closing_insert {
 
     const BANNER: &str = "<div data-tower-consent-banner>B</div>";
 
-    fn with_banner(chunks: &[&[u8]]) -> String {
-        let settings = settings();
+    fn with_banner(settings: &Settings, chunks: &[&[u8]]) -> Vec<u8> {
         let inserts = PageInserts {
             script_nonce: None,
             closing: Some(BANNER.as_bytes().to_vec()),
         };
-        let mut rewriter = Rewriter::for_page(&*settings, allowed(&[]), inserts);
+        let mut rewriter = Rewriter::for_page(settings, allowed(&[]), inserts);
         let mut out = Vec::new();
         for chunk in chunks {
-            rewriter.push(&*settings, &bytes::Bytes::copy_from_slice(chunk));
+            rewriter.push(settings, &bytes::Bytes::copy_from_slice(chunk));
             while let Some(piece) = rewriter.next_piece() {
                 out.extend_from_slice(&piece);
             }
         }
-        rewriter.end(&*settings);
+        rewriter.end(settings);
         while let Some(piece) = rewriter.next_piece() {
             out.extend_from_slice(&piece);
         }
-        String::from_utf8(out).unwrap()
+        out
     }
 
     /// The output for `input` whole, checked to be the same for every cut into two chunks
     /// and for bytes one at a time.
     fn place(input: &str) -> String {
+        let settings = &*settings();
         let bytes = input.as_bytes();
-        let whole = with_banner(&[bytes]);
+        let whole = with_banner(settings, &[bytes]);
         for cut in 0..=bytes.len() {
             assert_eq!(
-                with_banner(&[&bytes[..cut], &bytes[cut..]]),
+                with_banner(settings, &[&bytes[..cut], &bytes[cut..]]),
                 whole,
                 "cut at {cut} of {input:?}"
             );
         }
         let singles: Vec<&[u8]> = bytes.chunks(1).collect();
-        assert_eq!(with_banner(&singles), whole, "bytes one at a time");
-        whole
+        assert_eq!(
+            with_banner(settings, &singles),
+            whole,
+            "bytes one at a time"
+        );
+        // Three chunks: a tag can span a whole chunk, with a boundary on each side.
+        for first in 0..=bytes.len() {
+            for second in first..=bytes.len().min(first + 24) {
+                assert_eq!(
+                    with_banner(
+                        settings,
+                        &[&bytes[..first], &bytes[first..second], &bytes[second..]]
+                    ),
+                    whole,
+                    "cuts at {first} and {second} of {input:?}"
+                );
+            }
+        }
+        String::from_utf8(whole).unwrap()
     }
 
     #[test]
@@ -1019,13 +1036,43 @@ mod closing_insert {
     }
 
     #[test]
-    fn at_the_end_without_a_body_end_tag() {
-        assert_eq!(place("<p>Hi"), format!("<p>Hi{BANNER}"));
-        assert_eq!(place(""), BANNER);
+    fn at_the_end_of_a_document_without_a_body_end_tag() {
+        assert_eq!(place("<body><p>Hi"), format!("<body><p>Hi{BANNER}"));
+        assert_eq!(place("<HTML><p>Hi"), format!("<HTML><p>Hi{BANNER}"));
+        // A fragment of a page (what htmx or Turbo fetch and place) gets nothing.
+        assert_eq!(place("<p>Hi"), "<p>Hi");
+        assert_eq!(place(""), "");
         // Where the end is not markup, nothing is inserted.
-        assert_eq!(place("<p>Hi<script>var a"), "<p>Hi<script>var a");
-        assert_eq!(place("<p>Hi<!-- open"), "<p>Hi<!-- open");
-        assert_eq!(place("<template><p>"), "<template><p>");
+        assert_eq!(
+            place("<body><p>Hi<script>var a"),
+            "<body><p>Hi<script>var a"
+        );
+        assert_eq!(place("<body><p>Hi<!-- open"), "<body><p>Hi<!-- open");
+        assert_eq!(place("<body><template><p>"), "<body><template><p>");
+    }
+
+    #[test]
+    fn long_end_tag_names_across_chunks() {
+        // End tags longer than the lexer keeps of a name, cut anywhere: never held as a
+        // possible `</body>`, and never out of order.
+        let input = "<body>xxxxxxxxxxxxxxxxxxxx</abcdefghijklmnopqrs><p>y</p></my-long-custom-element></body>";
+        let out = place(input);
+        assert!(
+            out.ends_with(&format!("</my-long-custom-element>{BANNER}</body>")),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_template_end_tag_in_svg_closes_no_template() {
+        let out = place("<template><svg><template></template></svg></body></template><p></body>");
+        assert!(out.ends_with(&format!("<p>{BANNER}</body>")), "{out}");
+    }
+
+    #[test]
+    fn utf16_pages_get_nothing_inserted() {
+        let page = b"\xff\xfe<\0b\0o\0d\0y\0>\0";
+        assert_eq!(with_banner(&settings(), &[page]), page);
     }
 
     #[test]
