@@ -877,6 +877,12 @@ pub(crate) struct Settings {
     pub(crate) consent_mode: Option<Signals>,
     /// The banner, link and preferences page.
     pub(crate) banner: Banner,
+    /// The configuration with no built-in service switched off: the rules an audit judges by,
+    /// so that switching a rule off cannot hide a tracker from a site's tests.
+    #[cfg(feature = "testing")]
+    pub(crate) audit_config: ConsentConfig,
+    #[cfg(feature = "testing")]
+    pub(crate) audit_rules: std::sync::OnceLock<Option<Box<Settings>>>,
 }
 
 /// A service in use on the site: see [`ConsentLayer::services`].
@@ -968,6 +974,22 @@ impl std::fmt::Debug for Settings {
 impl Settings {
     pub(crate) fn categories(&self) -> &Categories {
         &self.reader.categories
+    }
+
+    /// The rules an audit judges by: these, with every built-in service on.
+    #[cfg(feature = "testing")]
+    pub(crate) fn audit_rules(&self) -> &Settings {
+        let rules = self.audit_rules.get_or_init(|| {
+            Settings::compile(
+                self.audit_config.clone(),
+                Some(Arc::new(crate::NoopSink)),
+                None,
+            )
+            .ok()
+            .map(Box::new)
+        });
+        // The same configuration with fewer services switched off compiles as this one did.
+        rules.as_deref().unwrap_or(self)
     }
 
     fn compile(
@@ -1107,6 +1129,11 @@ impl Settings {
             }
             BannerError::PrivacyPolicy(link) => ConfigError::InvalidPrivacyPolicy(link),
         })?;
+        #[cfg(feature = "testing")]
+        let audit_config = ConsentConfig {
+            disable: Vec::new(),
+            ..config.clone()
+        };
         let sink = sink.unwrap_or_else(|| Arc::new(JsonLinesSink::new(config.consent_log)));
         Ok(Settings {
             reader: ConsentReader {
@@ -1129,6 +1156,10 @@ impl Settings {
             services,
             consent_mode,
             banner,
+            #[cfg(feature = "testing")]
+            audit_config,
+            #[cfg(feature = "testing")]
+            audit_rules: std::sync::OnceLock::new(),
         })
     }
 }

@@ -208,8 +208,8 @@ impl ConsentLayer {
         ConsentLayer { settings }
     }
 
-    #[cfg(test)]
-    pub(crate) fn settings(&self) -> &Settings {
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn settings_ref(&self) -> &Settings {
         &self.settings
     }
 

@@ -20,6 +20,8 @@ mod layer;
 mod request;
 mod service;
 mod sink;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod time;
 
 pub use banner::{BannerConfig, BannerTexts, CategoryTexts, Wording};

@@ -112,6 +112,8 @@ pub(crate) struct Trackers {
     signatures: Option<AhoCorasick>,
     /// By the automaton's pattern id: category and service.
     signature_targets: Vec<(usize, Box<str>)>,
+    /// By the automaton's pattern id: the signature's text.
+    signature_texts: Vec<Box<str>>,
     /// Every category some signature belongs to.
     signature_categories: crate::consent::CategorySet,
 }
@@ -205,6 +207,7 @@ impl Trackers {
                 None
             }
         };
+        let signature_texts: Vec<Box<str>> = known.iter().map(|(text, _)| (*text).into()).collect();
         let signature_targets: Vec<(usize, Box<str>)> = known.into_iter().map(|(_, t)| t).collect();
         let signature_categories = signature_targets
             .iter()
@@ -229,6 +232,7 @@ impl Trackers {
             short_hosts,
             signatures,
             signature_targets,
+            signature_texts,
             signature_categories,
         })
     }
@@ -272,29 +276,38 @@ impl Trackers {
     }
 
     /// Of the signatures in `text` whose category is not in `allowed`, the one that ends first:
-    /// its end offset and category. Overlapping matches are all considered, so a signature of
-    /// an allowed category cannot hide a denied one.
+    /// its end offset, category and pattern id. Overlapping matches are all considered, so a
+    /// signature of an allowed category cannot hide a denied one.
     pub(crate) fn first_denied(
         &self,
         text: &[u8],
         allowed: crate::consent::CategorySet,
-    ) -> Option<(usize, usize)> {
+    ) -> Option<(usize, usize, usize)> {
         let automaton = self.signatures.as_ref()?;
-        let mut first: Option<(usize, usize)> = None;
         for found in automaton.find_overlapping_iter(text) {
-            let Some((category, _)) = self.signature_targets.get(found.pattern().as_usize()) else {
+            let pattern = found.pattern().as_usize();
+            let Some((category, _)) = self.signature_targets.get(pattern) else {
                 continue;
             };
-            if allowed.contains(*category) {
-                continue;
-            }
-            if first.is_none_or(|(end, _)| found.end() < end) {
-                first = Some((found.end(), *category));
-            }
             // Matches are reported in order of their end: the first denied one is the answer.
-            break;
+            if !allowed.contains(*category) {
+                return Some((found.end(), *category, pattern));
+            }
         }
-        first
+        None
+    }
+
+    /// A signature's text and its rule, by pattern id.
+    pub(crate) fn signature(&self, pattern: usize) -> Option<(&str, TrackerMatch<'_>)> {
+        let (category, service) = self.signature_targets.get(pattern)?;
+        let text = self.signature_texts.get(pattern)?;
+        Some((
+            text,
+            TrackerMatch {
+                category: *category,
+                service,
+            },
+        ))
     }
 
     /// Whether any signature belongs to a category outside `allowed`: if none does, inline

@@ -133,7 +133,7 @@ fn strips(consent: &Consent, category: Category<'_>, value: &HeaderValue) -> boo
 ///
 /// This runs for every denied cookie, so it reads the attributes itself; only an `Expires` in
 /// the current year needs the full date, and then the `cookie` crate parses it.
-fn is_deletion(value: &HeaderValue) -> bool {
+pub(crate) fn is_deletion(value: &HeaderValue) -> bool {
     let bytes = value.as_bytes();
     if !may_be_deletion(bytes) {
         return false;
@@ -487,7 +487,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         expire_cookies(
             &mut headers,
-            layer.settings(),
+            layer.settings_ref(),
             &["_ga".into(), "__Host-x".into(), "bad\u{1}name".into()],
         );
         let values: Vec<_> = headers.get_all(SET_COOKIE).iter().collect();
@@ -513,10 +513,10 @@ mod tests {
             HeaderValue::from_static("_ga=1; sid=2; _fbp=3; _ga=4; _ga_X=5; __Host-consent=z"),
         );
         let analytics_only = CategorySet::NECESSARY.with(2);
-        let names = lingering_cookies(&request, layer.settings(), analytics_only);
+        let names = lingering_cookies(&request, layer.settings_ref(), analytics_only);
         assert_eq!(names, [Box::from("_fbp")]);
         let nothing = CategorySet::NECESSARY;
-        let names = lingering_cookies(&request, layer.settings(), nothing);
+        let names = lingering_cookies(&request, layer.settings_ref(), nothing);
         assert_eq!(names, [Box::from("_ga"), "_fbp".into(), "_ga_X".into()]);
     }
 }

@@ -133,6 +133,7 @@ impl Rewriter {
             hold_inline: self.hold_inline,
             limits: rules.limits(),
             depth: 0,
+            findings: None,
         };
         let mut cx = Context {
             policy: &policy,
@@ -269,6 +270,26 @@ pub(crate) fn rewrite_nested(policy: &Policy<'_>, base: &Base, document: &[u8]) 
         rewritten.extend_from_slice(&piece);
     }
     rewritten
+}
+
+/// Every tracker a document would load, whatever the visitor allowed: what the rewriter
+/// blocks for a visitor who allowed nothing, by the rules of `rules`.
+#[cfg(feature = "testing")]
+pub(crate) fn audit(rules: &dyn Rules, document: &[u8]) -> Vec<rewrite::Finding> {
+    let findings = rewrite::Findings::default();
+    let allowed = CategorySet::NECESSARY;
+    let policy = Policy {
+        trackers: rules.trackers(),
+        categories: rules.categories(),
+        allowed,
+        mode: BlockMode::Neutralise,
+        hold_inline: rules.trackers().signatures_outside(allowed),
+        limits: rules.limits(),
+        depth: 0,
+        findings: Some(&findings),
+    };
+    rewrite_nested(&policy, &Base::default(), document);
+    findings.found.into_inner()
 }
 
 /// Rewrites a whole document in the given chunks: for tests, benches and the inspect tool's

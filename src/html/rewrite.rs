@@ -64,6 +64,58 @@ pub(crate) struct Policy<'a> {
     pub(crate) limits: Limits,
     /// How deep in `<iframe srcdoc>` documents this is.
     pub(crate) depth: u8,
+    /// Where every blocking decision is written down, when someone audits a page.
+    pub(crate) findings: Option<&'a Findings>,
+}
+
+/// A tracker the rewriter blocked: what loads it, from where, and the rule that knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Finding {
+    pub(crate) element: &'static str,
+    pub(crate) source: String,
+    pub(crate) category: usize,
+    pub(crate) service: Option<String>,
+}
+
+/// The blocking decisions of one audited document.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    /// The element being decided.
+    pub(crate) element: std::cell::Cell<&'static str>,
+    pub(crate) found: std::cell::RefCell<Vec<Finding>>,
+}
+
+impl Findings {
+    pub(crate) fn note(&self, source: &[u8], category: usize, service: Option<&str>) {
+        self.found.borrow_mut().push(Finding {
+            element: self.element.get(),
+            source: String::from_utf8_lossy(source).into_owned(),
+            category,
+            service: service.map(str::to_owned),
+        });
+    }
+}
+
+impl Element {
+    /// The element's name, as a finding reports it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Element::Script => "script",
+            Element::Frame => "iframe",
+            Element::Img => "img",
+            Element::Embed => "embed",
+            Element::Object => "object",
+            Element::Link => "link",
+            Element::Source => "source",
+            Element::Input => "input",
+            Element::Media => "video or audio",
+            Element::Base => "base",
+            Element::SvgScript => "svg script",
+            Element::SvgImage => "svg image",
+            Element::AnnotationXml => "annotation-xml",
+            Element::Font => "font",
+        }
+    }
 }
 
 /// The deepest `srcdoc` document rewritten; one nested deeper is taken out whole.
@@ -87,6 +139,9 @@ pub(crate) enum Verdict {
 
 impl Policy<'_> {
     pub(crate) fn decide(&self, element: Element, tag: TagView<'_>, base: &Base) -> Verdict {
+        if let Some(findings) = self.findings {
+            findings.element.set(element.name());
+        }
         match element {
             Element::Script => self.script(tag, base, &[b"src"], true),
             // An SVG script loads `href` (or `xlink:href`); `src` too, in case the scanner
@@ -111,7 +166,13 @@ impl Policy<'_> {
         let decoded = decode_attribute(raw);
         let target = url::resolve(&decoded, base)?;
         let found = self.trackers.classify_url(&target.host, &target.path)?;
-        (!self.allowed.contains(found.category)).then_some(found.category)
+        if self.allowed.contains(found.category) {
+            return None;
+        }
+        if let Some(findings) = self.findings {
+            findings.note(&decoded, found.category, Some(found.service));
+        }
+        Some(found.category)
     }
 
     /// The category of the first URL attribute (or `srcset`-like candidate) that points at a

@@ -1362,8 +1362,8 @@ impl Scanner {
         let longest = policy.trackers.longest_signature();
         // The earliest-ending denied signature, by offset in the held region, so that the
         // category stamped on the script does not depend on where the chunks were cut.
-        let mut first: Option<(usize, usize)> = None;
-        let mut consider = |found: Option<(usize, usize)>| {
+        let mut first: Option<(usize, usize, usize)> = None;
+        let mut consider = |found: Option<(usize, usize, usize)>| {
             if let Some(f) = found {
                 if first.is_none_or(|current| f.0 < current.0) {
                     first = Some(f);
@@ -1381,21 +1381,33 @@ impl Scanner {
                 policy
                     .trackers
                     .first_denied(&seam, policy.allowed)
-                    .map(|(end, c)| (region_at - tail_len + end, c)),
+                    .map(|(end, c, p)| (region_at - tail_len + end, c, p)),
             );
         }
         consider(
             policy
                 .trackers
                 .first_denied(&buf[from..within], policy.allowed)
-                .map(|(end, c)| (region_at + end, c)),
+                .map(|(end, c, p)| (region_at + end, c, p)),
         );
         match first {
-            Some((_, category)) => {
+            Some((_, category, pattern)) => {
+                if let Some(findings) = policy.findings {
+                    if let Some((text, found)) = policy.trackers.signature(pattern) {
+                        findings.element.set("inline script");
+                        findings.note(text.as_bytes(), category, Some(found.service));
+                    }
+                }
                 let label = policy.category_name(category).to_owned();
                 self.block_inline(cx, out, to, &label);
             }
-            None if over => self.block_inline(cx, out, to, rewrite::UNKNOWN_CATEGORY),
+            None if over => {
+                if let Some(findings) = policy.findings {
+                    findings.element.set("inline script");
+                    findings.note(b"(too long to classify)", usize::MAX, None);
+                }
+                self.block_inline(cx, out, to, rewrite::UNKNOWN_CATEGORY)
+            }
             None => {}
         }
     }
