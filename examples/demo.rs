@@ -18,7 +18,7 @@ use axum::http::HeaderMap;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::response::{AppendHeaders, Html, IntoResponse};
 use axum::routing::get;
-use tower_consent::{Consent, ConsentLayer, JsonLinesSink};
+use tower_consent::{Consent, ConsentConfig, ConsentLayer, JsonLinesSink};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,7 +30,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
 
     let log = std::env::temp_dir().join("tower-consent-demo.jsonl");
-    let layer = ConsentLayer::builder()
+    // Built-in services to switch off (comma-separated names), to see what a missing rule
+    // lets through; the browser test uses it to show it fails then.
+    let disable: Vec<String> = std::env::var("TOWER_CONSENT_DISABLE")
+        .map(|names| names.split(',').map(|n| n.trim().to_owned()).collect())
+        .unwrap_or_default();
+    let mut config = ConsentConfig::default();
+    config.disable = disable;
+    let layer = ConsentLayer::builder_from(config)
         // Plain HTTP on 127.0.0.1: a `Secure` cookie would not come back. Never in production.
         .secure_cookie(false)
         .cookie("sid", "necessary")

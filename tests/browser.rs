@@ -1,0 +1,397 @@
+//! The demo in a real browser: headless Chromium, driven through the DevTools protocol so that
+//! every request a page attempts is seen. Nothing leaves the machine (every host but
+//! 127.0.0.1 fails to resolve), but requests to tracker hosts are still attempted, and that is
+//! what is checked: a visitor who did not allow a category makes no request to its trackers
+//! and keeps none of its cookies; the banner and preferences page work by mouse and by
+//! keyboard alone; axe-core finds no serious or critical accessibility violation in them.
+//!
+//! Needs Debian's `chromium` (or `CHROMIUM=/path`) and, for the accessibility scan, axe-core
+//! (`AXE_CORE_JS=/path/to/axe.min.js`, or `npm install axe-core` in `target/axe`). Without
+//! Chromium the test says it is skipped and passes, unless `TOWER_CONSENT_BROWSER_TEST=required`
+//! (as `.ci/run` sets it), where it fails. `BROWSER_TEST_DISABLE="Meta Pixel"` starts the demo
+//! with that built-in service switched off, to see the test fail.
+
+#[path = "browser/cdp.rs"]
+mod cdp;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use cdp::Browser;
+use tower_consent::ConsentLayer;
+
+fn find_chromium() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMIUM") {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+fn find_axe() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("AXE_CORE_JS") {
+        return Some(PathBuf::from(path));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        "target/axe/node_modules/axe-core/axe.min.js",
+        "node_modules/axe-core/axe.min.js",
+    ]
+    .iter()
+    .map(|p| root.join(p))
+    .find(|p| p.is_file())
+}
+
+fn required() -> bool {
+    std::env::var("TOWER_CONSENT_BROWSER_TEST").is_ok_and(|v| v == "required")
+}
+
+/// The demo, built by `cargo test` with the other examples, on a free loopback port.
+struct Demo {
+    child: Child,
+    url: String,
+}
+
+impl Demo {
+    fn start() -> Demo {
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap();
+        let demo = profile_dir
+            .join("examples")
+            .join(format!("demo{}", std::env::consts::EXE_SUFFIX));
+        if !demo.is_file() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "--example", "demo"]);
+            if profile_dir.ends_with("release") {
+                build.arg("--release");
+            }
+            let built = build.current_dir(env!("CARGO_MANIFEST_DIR")).status();
+            assert!(built.unwrap().success(), "the demo builds");
+        }
+        let mut command = Command::new(demo);
+        command
+            .env("PORT", "0")
+            .env("RUST_LOG", "off")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Ok(disable) = std::env::var("BROWSER_TEST_DISABLE") {
+            command.env("TOWER_CONSENT_DISABLE", disable);
+        }
+        let mut child = command.spawn().expect("the demo starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let url = first
+            .strip_prefix("tower-consent demo on ")
+            .unwrap_or_else(|| panic!("unexpected demo output: {first}"))
+            .to_owned();
+        std::thread::spawn(move || for _ in lines {});
+        Demo { child, url }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Judges requests and cookies by the catalog (every built-in service on, and the demo's own
+/// cookie rules).
+struct Judge {
+    layer: ConsentLayer,
+}
+
+impl Judge {
+    fn new() -> Judge {
+        let layer = ConsentLayer::builder()
+            .cookie("sid", "necessary")
+            .cookie("theme", "preferences")
+            .build()
+            .unwrap();
+        Judge { layer }
+    }
+
+    /// The requests to trackers, with their categories.
+    fn trackers(&self, requests: &[String]) -> Vec<(String, String)> {
+        requests
+            .iter()
+            .filter(|url| !url.starts_with("http://127.0.0.1"))
+            .filter_map(|url| {
+                let found = self.layer.classify_url(url)?;
+                (found.category != "necessary").then(|| (found.category.to_owned(), url.clone()))
+            })
+            .collect()
+    }
+
+    fn tracker_categories(&self, requests: &[String]) -> Vec<String> {
+        let mut categories: Vec<String> = self
+            .trackers(requests)
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect();
+        categories.sort();
+        categories.dedup();
+        categories
+    }
+
+    /// Cookies of optional categories, with their categories.
+    fn tracking_cookies(&self, names: &[String]) -> Vec<(String, String)> {
+        names
+            .iter()
+            .filter_map(|name| {
+                let found = self.layer.classify_cookie(name)?;
+                (found.category != "necessary").then(|| (found.category.to_owned(), name.clone()))
+            })
+            .collect()
+    }
+}
+
+/// Logs what a step observed, so the test's output shows every request.
+fn log(step: &str, requests: &[String], cookies: &[String]) {
+    println!("== {step}");
+    for url in requests {
+        println!("   request {url}");
+    }
+    println!("   cookies {cookies:?}");
+}
+
+async fn has(browser: &mut Browser, selector: &str) -> bool {
+    browser
+        .eval(&format!("!!document.querySelector({selector:?})"))
+        .await
+        .as_bool()
+        .unwrap()
+}
+
+/// Presses Tab (at most 80 times) until `selector` has the focus, then `key`.
+async fn tab_to_and_press(browser: &mut Browser, selector: &str, key: &str) {
+    for _ in 0..80 {
+        let focused = browser
+            .eval(&format!(
+                "document.activeElement === document.querySelector({selector:?})"
+            ))
+            .await;
+        if focused.as_bool() == Some(true) {
+            browser.press(key, false).await;
+            return;
+        }
+        browser.press("Tab", false).await;
+    }
+    panic!("the keyboard never reached {selector}");
+}
+
+/// Runs axe-core over `context` (a selector, or the whole document) and returns the
+/// violations that are serious or critical, as `id: help (impact)`.
+async fn axe(browser: &mut Browser, source: &str, context: Option<&str>) -> Vec<String> {
+    browser.eval(source).await;
+    let context = context.map_or("document".to_owned(), |c| format!("{{include: [{c:?}]}}"));
+    let found = browser
+        .eval(&format!(
+            "axe.run({context}, {{resultTypes: ['violations']}}).then(r => r.violations.map(v => \
+             ({{id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length}})))"
+        ))
+        .await;
+    let all: Vec<serde_json::Value> = found.as_array().cloned().unwrap_or_default();
+    println!(
+        "   axe-core over {}: {} violations",
+        context.replace('"', ""),
+        all.len()
+    );
+    for violation in &all {
+        println!("   axe: {violation}");
+    }
+    all.iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .map(|v| format!("{}: {} ({})", v["id"], v["help"], v["impact"]))
+        .collect()
+}
+
+#[tokio::test]
+async fn no_tracker_loads_without_consent_in_a_real_browser() {
+    let Some(chromium) = find_chromium() else {
+        assert!(
+            !required(),
+            "TOWER_CONSENT_BROWSER_TEST=required, but no chromium was found"
+        );
+        println!(
+            "skipped: no chromium on this machine (apt-get install chromium, or set CHROMIUM)"
+        );
+        return;
+    };
+    let axe_source = match find_axe() {
+        Some(path) => Some(std::fs::read_to_string(path).unwrap()),
+        None => {
+            assert!(
+                !required(),
+                "TOWER_CONSENT_BROWSER_TEST=required, but axe-core was not found"
+            );
+            println!(
+                "accessibility scan skipped: no axe-core (npm install axe-core, or set AXE_CORE_JS)"
+            );
+            None
+        }
+    };
+    let demo = Demo::start();
+    let judge = Judge::new();
+    let profile =
+        std::env::temp_dir().join(format!("tower-consent-browser-{}", std::process::id()));
+    let mut browser = Browser::launch(&chromium, profile).await;
+    let base = demo.url.clone();
+    let shop = format!("{base}shop");
+
+    // 1. A new visitor: the banner, and nothing that tracks.
+    let mark = browser.events.len();
+    browser.open(&base).await;
+    let requests = browser.requests_since(mark);
+    let cookies = browser.cookie_names(&base).await;
+    log("new visitor opens the home page", &requests, &cookies);
+    assert!(
+        requests.iter().any(|u| u.starts_with(&base)),
+        "the page itself was seen"
+    );
+    assert_eq!(
+        judge.trackers(&requests),
+        [],
+        "trackers requested for a new visitor"
+    );
+    assert_eq!(
+        judge.tracking_cookies(&cookies),
+        [],
+        "tracking cookies for a new visitor"
+    );
+    assert!(has(&mut browser, ".tc-banner").await, "the banner shows");
+    if let Some(source) = &axe_source {
+        let serious = axe(&mut browser, source, Some(".tc-banner")).await;
+        assert_eq!(serious, Vec::<String>::new(), "axe on the banner");
+    }
+
+    // 2. Reject all, by a real click: the banner goes, nothing tracks, on every page.
+    let mark = browser.events.len();
+    browser.click(".tc-banner button[value=reject]").await;
+    browser.wait_for_load(mark).await;
+    let mark_shop = browser.events.len();
+    browser.open(&shop).await;
+    let requests = browser.requests_since(mark);
+    let cookies = browser.cookie_names(&base).await;
+    log("rejects all, then opens the shop", &requests, &cookies);
+    assert_eq!(
+        judge.trackers(&requests),
+        [],
+        "trackers requested after Reject all"
+    );
+    assert_eq!(
+        judge.tracking_cookies(&cookies),
+        [],
+        "tracking cookies after Reject all"
+    );
+    assert!(!has(&mut browser, ".tc-banner").await, "the banner is gone");
+    assert!(
+        has(&mut browser, ".tc-settings-link").await,
+        "the settings link shows"
+    );
+    assert!(browser.requests_since(mark_shop).iter().any(|u| u == &shop));
+
+    // 3. Settings: analytics only. Analytics trackers load, marketing ones do not.
+    let mark = browser.events.len();
+    browser.click(".tc-settings-link").await;
+    browser.wait_for_load(mark).await;
+    assert!(
+        has(&mut browser, "#tc-cat-analytics").await,
+        "the preferences page"
+    );
+    if let Some(source) = &axe_source {
+        let serious = axe(&mut browser, source, None).await;
+        assert_eq!(serious, Vec::<String>::new(), "axe on the preferences page");
+    }
+    browser.click("#tc-cat-analytics").await;
+    let mark = browser.events.len();
+    browser.click("button[value=save]").await;
+    browser.wait_for_load(mark).await;
+    // Back on the shop; then the home page, whose handler sets the analytics cookies.
+    browser.open(&base).await;
+    let requests = browser.requests_since(mark);
+    let cookies = browser.cookie_names(&base).await;
+    log(
+        "allows analytics only, then opens the home page",
+        &requests,
+        &cookies,
+    );
+    assert_eq!(
+        judge.tracker_categories(&requests),
+        ["analytics"],
+        "only analytics trackers load: {:?}",
+        judge.trackers(&requests)
+    );
+    let categories: Vec<String> = judge
+        .tracking_cookies(&cookies)
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    assert!(categories.iter().all(|c| c == "analytics"), "{cookies:?}");
+    assert!(categories.contains(&"analytics".to_owned()), "{cookies:?}");
+
+    // 4. Withdraw analytics: its cookies leave the browser, its trackers stop loading.
+    let mark = browser.events.len();
+    browser.click(".tc-settings-link").await;
+    browser.wait_for_load(mark).await;
+    browser.click("#tc-cat-analytics").await;
+    let mark = browser.events.len();
+    browser.click("button[value=save]").await;
+    browser.wait_for_load(mark).await;
+    let requests = browser.requests_since(mark);
+    let cookies = browser.cookie_names(&base).await;
+    log("withdraws analytics", &requests, &cookies);
+    assert_eq!(judge.trackers(&requests), [], "trackers after withdrawal");
+    assert_eq!(
+        judge.tracking_cookies(&cookies),
+        [],
+        "tracking cookies after withdrawal"
+    );
+
+    // 5. The same flow with the keyboard alone, as a new visitor.
+    browser.clear_cookies().await;
+    let mark = browser.events.len();
+    browser.open(&base).await;
+    assert!(has(&mut browser, ".tc-banner").await);
+    assert_eq!(judge.trackers(&browser.requests_since(mark)), []);
+    let mark = browser.events.len();
+    tab_to_and_press(&mut browser, ".tc-banner button[value=reject]", "Enter").await;
+    browser.wait_for_load(mark).await;
+    assert!(
+        !has(&mut browser, ".tc-banner").await,
+        "rejected by keyboard"
+    );
+    let mark = browser.events.len();
+    tab_to_and_press(&mut browser, ".tc-settings-link", "Enter").await;
+    browser.wait_for_load(mark).await;
+    tab_to_and_press(&mut browser, "#tc-cat-analytics", "Space").await;
+    let mark = browser.events.len();
+    tab_to_and_press(&mut browser, "button[value=save]", "Enter").await;
+    browser.wait_for_load(mark).await;
+    let requests = browser.requests_since(mark);
+    let cookies = browser.cookie_names(&base).await;
+    log(
+        "keyboard: rejects, then allows analytics in the settings",
+        &requests,
+        &cookies,
+    );
+    assert_eq!(judge.tracker_categories(&requests), ["analytics"]);
+    let mark = browser.events.len();
+    tab_to_and_press(&mut browser, ".tc-settings-link", "Enter").await;
+    browser.wait_for_load(mark).await;
+    tab_to_and_press(&mut browser, "#tc-cat-analytics", "Space").await;
+    let mark = browser.events.len();
+    tab_to_and_press(&mut browser, "button[value=save]", "Enter").await;
+    browser.wait_for_load(mark).await;
+    let requests = browser.requests_since(mark);
+    let cookies = browser.cookie_names(&base).await;
+    log("keyboard: withdraws analytics", &requests, &cookies);
+    assert_eq!(judge.trackers(&requests), []);
+    assert_eq!(judge.tracking_cookies(&cookies), []);
+    drop(demo);
+}
