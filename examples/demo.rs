@@ -56,7 +56,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/shop", get(shop))
         .route("/privacy", get(privacy))
         .route("/api/consent", get(consent_json))
-        .layer(layer);
+        .route("/article", get(article));
+    // Without the layer only for `scripts/load.sh`, which measures what the layer costs (the
+    // other pages need the consent it provides).
+    let app = if std::env::var("TOWER_CONSENT_DEMO_LAYER").is_ok_and(|v| v == "off") {
+        app
+    } else {
+        app.layer(layer)
+    };
 
     let port: u16 = match std::env::var("PORT") {
         Ok(port) => port
@@ -106,6 +113,43 @@ async fn home(consent: Consent, headers: HeaderMap) -> impl IntoResponse {
         browser_cookies(&headers),
     );
     (AppendHeaders(SITE_COOKIES), page("Home", &body))
+}
+
+/// A long read of about 30 KB (the median size of an HTML document on the web), with the same
+/// trackers as every page, an embed and images: what `scripts/load.sh` serves.
+async fn article() -> impl IntoResponse {
+    static ARTICLE: std::sync::OnceLock<bytes::Bytes> = std::sync::OnceLock::new();
+    let page = ARTICLE.get_or_init(|| {
+        let mut body = String::from(
+            "<p>An article the size of a typical web page, with its trackers, served to load \
+             the layer.</p>",
+        );
+        let mut section = 0;
+        while body.len() < 24_000 {
+            section += 1;
+            let _ = write!(
+                body,
+                "<h2>Section {section}</h2><p>Consent is asked before anything is stored on or \
+                 read from a visitor's device, unless it is strictly necessary for the service \
+                 they asked for. Rejecting must be as easy as accepting, and a choice can be \
+                 withdrawn at any time; <a href=\"/privacy\">the privacy page</a> says how.</p>\
+                 <p><img src=\"/images/figure-{section}.png\" alt=\"Figure {section}\" \
+                 width=\"640\" height=\"360\" loading=\"lazy\"> The figure shows what the \
+                 layer changes in a page: tracker scripts made inert until their category is \
+                 allowed, frames and pixels switched off, and the site's own scripts left \
+                 alone.</p><ul><li><a href=\"/shop\">Shop</a></li><li><a href=\"/\">Home</a>\
+                 </li></ul>"
+            );
+            if section == 3 {
+                body.push_str(YOUTUBE);
+            }
+        }
+        bytes::Bytes::from(page("Article", &body).0)
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page.clone(),
+    )
 }
 
 /// A YouTube embed as YouTube's "Share → Embed" gives it: a marketing tracker until allowed.

@@ -366,3 +366,25 @@ async fn consent_mode_carries_the_pages_nonce() {
     );
     assert!(reply.body.contains("'ad_storage':'denied'"));
 }
+
+/// A whole body in one chunk goes out as one frame that is known to be the last, so the server
+/// writes the end of the response with it: no small write of its own for Nagle's algorithm to
+/// hold back.
+#[tokio::test]
+async fn a_body_in_one_chunk_is_one_last_frame() {
+    let layer = layer();
+    let response = layer
+        .layer(service_fn(site))
+        .oneshot(done(get("/")))
+        .await
+        .unwrap();
+    let mut body = response.into_body();
+    let frame = body.frame().await.unwrap().unwrap();
+    let data = frame.into_data().unwrap();
+    assert!(
+        String::from_utf8_lossy(&data).contains(NEUTRALISED_GA),
+        "the whole page, rewritten, in the first frame"
+    );
+    assert!(body.is_end_stream(), "and known to be the last");
+    assert!(body.frame().await.is_none());
+}

@@ -81,7 +81,7 @@ where
         let mut this = self.project();
         loop {
             if let Some(piece) = this.rewriter.next_piece() {
-                return Poll::Ready(Some(Ok(Frame::data(piece))));
+                return Poll::Ready(Some(Ok(Frame::data(joined(piece, this.rewriter)))));
             }
             if *this.ended {
                 return Poll::Ready(this.trailers.take().map(|t| Ok(Frame::trailers(t))));
@@ -113,6 +113,14 @@ where
                             continue;
                         }
                         this.rewriter.push(&**this.settings, &data);
+                        if this.inner.is_end_stream() {
+                            // The last data: ended now, so that the frame it gives is known to
+                            // be the last and goes out with the end of the body, not in a
+                            // small write of its own (which Nagle's algorithm and a delayed
+                            // acknowledgement can hold back for 40 ms).
+                            this.rewriter.end(&**this.settings);
+                            *this.ended = true;
+                        }
                     }
                     Err(frame) => {
                         // Trailers end the data: what is held goes out first.
@@ -139,4 +147,20 @@ where
     fn is_end_stream(&self) -> bool {
         self.ended && self.trailers.is_none() && self.rewriter.is_drained()
     }
+}
+
+/// `first` and every piece of output ready after it, as one frame: one input chunk gives one
+/// frame, rather than a frame per unchanged span and per changed tag (each its own chunk of
+/// a chunked response). The copy is of what is ready now, so nothing waits for it.
+fn joined(first: Bytes, rewriter: &mut Rewriter) -> Bytes {
+    let Some(second) = rewriter.next_piece() else {
+        return first;
+    };
+    let mut joined = bytes::BytesMut::with_capacity(first.len() + second.len() + 4096);
+    joined.extend_from_slice(&first);
+    joined.extend_from_slice(&second);
+    while let Some(piece) = rewriter.next_piece() {
+        joined.extend_from_slice(&piece);
+    }
+    joined.freeze()
 }

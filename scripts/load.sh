@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Load and soak: the demo's ~30 KB article page (trackers, an embed, images) under `wrk`
+# (Debian's package) over loopback, once without the layer and once with it rewriting every
+# page for visitors who have not consented (trackers made inert, the banner inserted).
+# Prints requests per second, latency percentiles, errors, and the server's resident memory
+# before the run, after a warm-up and at the end, and the throughput ratio.
+#
+#   scripts/load.sh                      # 60 s per variant, 16 connections
+#   DURATION=600s scripts/load.sh        # a soak
+#
+# Needs wrk (apt-get install wrk). Both variants run in one invocation, side by side, since the
+# machine is shared: compare the ratio, not the absolute figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${DURATION:-60s}
+connections=${CONNECTIONS:-16}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+cargo build --release --example demo >/dev/null 2>&1
+demo=target/release/examples/demo
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+rss() { awk '/VmRSS/ { print $2 " kB" }' "/proc/$1/status"; }
+
+run() { # LABEL LAYER(on|off)
+  local label=$1 port log
+  log="$out/$label.out"
+  TOWER_CONSENT_DEMO_LAYER=$2 RUST_LOG=off PORT=0 "$demo" >"$log" 2>/dev/null &
+  local pid=$!
+  for _ in $(seq 100); do grep -q "demo on" "$log" 2>/dev/null && break; sleep 0.1; done
+  port=$(sed -n 's|.*127.0.0.1:\([0-9]*\)/.*|\1|p' "$log" | head -1)
+  local url="http://127.0.0.1:$port/article"
+  local size
+  size=$(curl -s -H 'Sec-Fetch-Dest: document' "$url" | wc -c)
+  local before warm after
+  before=$(rss $pid)
+  wrk -t1 -c"$connections" -d5s -H 'Sec-Fetch-Dest: document' -H 'Accept: text/html' "$url" >/dev/null
+  warm=$(rss $pid)
+  wrk -t1 -c"$connections" -d"$duration" --latency \
+    -H 'Sec-Fetch-Dest: document' -H 'Accept: text/html' "$url" >"$out/$label.wrk"
+  after=$(rss $pid)
+  kill $pid; wait $pid 2>/dev/null || true
+  local rps p50 p90 p99 errors non2xx
+  rps=$(awk '/Requests\/sec/ { print $2 }' "$out/$label.wrk")
+  p50=$(awk '$1 == "50%" { print $2 }' "$out/$label.wrk")
+  p90=$(awk '$1 == "90%" { print $2 }' "$out/$label.wrk")
+  p99=$(awk '$1 == "99%" { print $2 }' "$out/$label.wrk")
+  errors=$(awk '/Socket errors/ { print $0 }' "$out/$label.wrk")
+  non2xx=$(awk '/Non-2xx/ { print $NF }' "$out/$label.wrk")
+  echo "$label: page $size bytes; $rps req/s; latency p50 $p50, p90 $p90, p99 $p99; errors: ${errors:-none}${non2xx:+, non-2xx $non2xx}; memory $before before, $warm after warm-up, $after at the end"
+  echo "$rps" >"$out/$label.rps"
+}
+
+run "without the layer" off
+run "with the layer (new visitors: trackers blocked, banner inserted)" on
+awk -v a="$(cat "$out/without the layer.rps")" \
+    -v b="$(cat "$out/with the layer (new visitors: trackers blocked, banner inserted).rps")" \
+    'BEGIN { printf "throughput with the layer: %.0f%% of without\n", 100 * b / a }'
