@@ -128,6 +128,16 @@ impl Judge {
             .collect()
     }
 
+    /// Fails unless nothing tracked: no request to a tracker, no tracking cookie.
+    fn assert_clean(&self, step: &str, requests: &[String], cookies: &[String]) {
+        assert_eq!(self.trackers(requests), [], "trackers requested: {step}");
+        assert_eq!(
+            self.tracking_cookies(cookies),
+            [],
+            "tracking cookies: {step}"
+        );
+    }
+
     fn tracker_categories(&self, requests: &[String]) -> Vec<String> {
         let mut categories: Vec<String> = self
             .trackers(requests)
@@ -151,13 +161,22 @@ impl Judge {
     }
 }
 
-/// Logs what a step observed, so the test's output shows every request.
-fn log(step: &str, requests: &[String], cookies: &[String]) {
+/// What the browser did since event `mark`: the requests it attempted, and the cookies it
+/// holds for `base`; logged, so the test's output shows every request.
+async fn observe(
+    browser: &mut Browser,
+    step: &str,
+    mark: usize,
+    base: &str,
+) -> (Vec<String>, Vec<String>) {
+    let requests = browser.requests_since(mark);
+    let cookies = browser.cookie_names(base).await;
     println!("== {step}");
-    for url in requests {
+    for url in &requests {
         println!("   request {url}");
     }
     println!("   cookies {cookies:?}");
+    (requests, cookies)
 }
 
 async fn has(browser: &mut Browser, selector: &str) -> bool {
@@ -183,6 +202,34 @@ async fn tab_to_and_press(browser: &mut Browser, selector: &str, key: &str) {
         browser.press("Tab", false).await;
     }
     panic!("the keyboard never reached {selector}");
+}
+
+/// Switches analytics in the preferences page and saves, by mouse or by keyboard alone; the
+/// settings page is opened through the injected link unless `on_settings` says it is open.
+/// Returns the event mark from before the save.
+async fn switch_analytics(browser: &mut Browser, keyboard: bool, on_settings: bool) -> usize {
+    if !on_settings {
+        let mark = browser.events.len();
+        if keyboard {
+            tab_to_and_press(browser, ".tc-settings-link", "Enter").await;
+        } else {
+            browser.click(".tc-settings-link").await;
+        }
+        browser.wait_for_load(mark).await;
+    }
+    if keyboard {
+        tab_to_and_press(browser, "#tc-cat-analytics", "Space").await;
+    } else {
+        browser.click("#tc-cat-analytics").await;
+    }
+    let mark = browser.events.len();
+    if keyboard {
+        tab_to_and_press(browser, "button[value=save]", "Enter").await;
+    } else {
+        browser.click("button[value=save]").await;
+    }
+    browser.wait_for_load(mark).await;
+    mark
 }
 
 /// Runs axe-core over `context` (a selector, or the whole document) and returns the
@@ -247,23 +294,13 @@ async fn no_tracker_loads_without_consent_in_a_real_browser() {
     // 1. A new visitor: the banner, and nothing that tracks.
     let mark = browser.events.len();
     browser.open(&base).await;
-    let requests = browser.requests_since(mark);
-    let cookies = browser.cookie_names(&base).await;
-    log("new visitor opens the home page", &requests, &cookies);
+    let step = "new visitor opens the home page";
+    let (requests, cookies) = observe(&mut browser, step, mark, &base).await;
     assert!(
         requests.iter().any(|u| u.starts_with(&base)),
         "the page itself was seen"
     );
-    assert_eq!(
-        judge.trackers(&requests),
-        [],
-        "trackers requested for a new visitor"
-    );
-    assert_eq!(
-        judge.tracking_cookies(&cookies),
-        [],
-        "tracking cookies for a new visitor"
-    );
+    judge.assert_clean(step, &requests, &cookies);
     assert!(has(&mut browser, ".tc-banner").await, "the banner shows");
     if let Some(source) = &axe_source {
         let serious = axe(&mut browser, source, Some(".tc-banner")).await;
@@ -276,19 +313,9 @@ async fn no_tracker_loads_without_consent_in_a_real_browser() {
     browser.wait_for_load(mark).await;
     let mark_shop = browser.events.len();
     browser.open(&shop).await;
-    let requests = browser.requests_since(mark);
-    let cookies = browser.cookie_names(&base).await;
-    log("rejects all, then opens the shop", &requests, &cookies);
-    assert_eq!(
-        judge.trackers(&requests),
-        [],
-        "trackers requested after Reject all"
-    );
-    assert_eq!(
-        judge.tracking_cookies(&cookies),
-        [],
-        "tracking cookies after Reject all"
-    );
+    let step = "rejects all, then opens the shop";
+    let (requests, cookies) = observe(&mut browser, step, mark, &base).await;
+    judge.assert_clean(step, &requests, &cookies);
     assert!(!has(&mut browser, ".tc-banner").await, "the banner is gone");
     assert!(
         has(&mut browser, ".tc-settings-link").await,
@@ -308,19 +335,11 @@ async fn no_tracker_loads_without_consent_in_a_real_browser() {
         let serious = axe(&mut browser, source, None).await;
         assert_eq!(serious, Vec::<String>::new(), "axe on the preferences page");
     }
-    browser.click("#tc-cat-analytics").await;
-    let mark = browser.events.len();
-    browser.click("button[value=save]").await;
-    browser.wait_for_load(mark).await;
+    let mark = switch_analytics(&mut browser, false, true).await;
     // Back on the shop; then the home page, whose handler sets the analytics cookies.
     browser.open(&base).await;
-    let requests = browser.requests_since(mark);
-    let cookies = browser.cookie_names(&base).await;
-    log(
-        "allows analytics only, then opens the home page",
-        &requests,
-        &cookies,
-    );
+    let step = "allows analytics only, then opens the home page";
+    let (requests, cookies) = observe(&mut browser, step, mark, &base).await;
     assert_eq!(
         judge.tracker_categories(&requests),
         ["analytics"],
@@ -336,22 +355,10 @@ async fn no_tracker_loads_without_consent_in_a_real_browser() {
     assert!(categories.contains(&"analytics".to_owned()), "{cookies:?}");
 
     // 4. Withdraw analytics: its cookies leave the browser, its trackers stop loading.
-    let mark = browser.events.len();
-    browser.click(".tc-settings-link").await;
-    browser.wait_for_load(mark).await;
-    browser.click("#tc-cat-analytics").await;
-    let mark = browser.events.len();
-    browser.click("button[value=save]").await;
-    browser.wait_for_load(mark).await;
-    let requests = browser.requests_since(mark);
-    let cookies = browser.cookie_names(&base).await;
-    log("withdraws analytics", &requests, &cookies);
-    assert_eq!(judge.trackers(&requests), [], "trackers after withdrawal");
-    assert_eq!(
-        judge.tracking_cookies(&cookies),
-        [],
-        "tracking cookies after withdrawal"
-    );
+    let mark = switch_analytics(&mut browser, false, false).await;
+    let step = "withdraws analytics";
+    let (requests, cookies) = observe(&mut browser, step, mark, &base).await;
+    judge.assert_clean(step, &requests, &cookies);
 
     // 5. The same flow with the keyboard alone, as a new visitor.
     browser.clear_cookies().await;
@@ -366,32 +373,13 @@ async fn no_tracker_loads_without_consent_in_a_real_browser() {
         !has(&mut browser, ".tc-banner").await,
         "rejected by keyboard"
     );
-    let mark = browser.events.len();
-    tab_to_and_press(&mut browser, ".tc-settings-link", "Enter").await;
-    browser.wait_for_load(mark).await;
-    tab_to_and_press(&mut browser, "#tc-cat-analytics", "Space").await;
-    let mark = browser.events.len();
-    tab_to_and_press(&mut browser, "button[value=save]", "Enter").await;
-    browser.wait_for_load(mark).await;
-    let requests = browser.requests_since(mark);
-    let cookies = browser.cookie_names(&base).await;
-    log(
-        "keyboard: rejects, then allows analytics in the settings",
-        &requests,
-        &cookies,
-    );
+    let mark = switch_analytics(&mut browser, true, false).await;
+    let step = "keyboard: rejects, then allows analytics in the settings";
+    let (requests, _) = observe(&mut browser, step, mark, &base).await;
     assert_eq!(judge.tracker_categories(&requests), ["analytics"]);
-    let mark = browser.events.len();
-    tab_to_and_press(&mut browser, ".tc-settings-link", "Enter").await;
-    browser.wait_for_load(mark).await;
-    tab_to_and_press(&mut browser, "#tc-cat-analytics", "Space").await;
-    let mark = browser.events.len();
-    tab_to_and_press(&mut browser, "button[value=save]", "Enter").await;
-    browser.wait_for_load(mark).await;
-    let requests = browser.requests_since(mark);
-    let cookies = browser.cookie_names(&base).await;
-    log("keyboard: withdraws analytics", &requests, &cookies);
-    assert_eq!(judge.trackers(&requests), []);
-    assert_eq!(judge.tracking_cookies(&cookies), []);
+    let mark = switch_analytics(&mut browser, true, false).await;
+    let step = "keyboard: withdraws analytics";
+    let (requests, cookies) = observe(&mut browser, step, mark, &base).await;
+    judge.assert_clean(step, &requests, &cookies);
     drop(demo);
 }
