@@ -21,6 +21,8 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 rss() { awk '/VmRSS/ { print $2 " kB" }' "/proc/$1/status"; }
+# CPU time (user + system) a process used so far, in clock ticks.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 run() { # LABEL LAYER(on|off)
   local label=$1 port log
@@ -36,8 +38,11 @@ run() { # LABEL LAYER(on|off)
   before=$(rss $pid)
   wrk -t1 -c"$connections" -d5s -H 'Sec-Fetch-Dest: document' -H 'Accept: text/html' "$url" >/dev/null
   warm=$(rss $pid)
+  local cpu_before cpu_after
+  cpu_before=$(ticks $pid)
   wrk -t1 -c"$connections" -d"$duration" --latency \
     -H 'Sec-Fetch-Dest: document' -H 'Accept: text/html' "$url" >"$out/$label.wrk"
+  cpu_after=$(ticks $pid)
   after=$(rss $pid)
   kill $pid; wait $pid 2>/dev/null || true
   local rps p50 p90 p99 errors non2xx
@@ -47,7 +52,11 @@ run() { # LABEL LAYER(on|off)
   p99=$(awk '$1 == "99%" { print $2 }' "$out/$label.wrk")
   errors=$(awk '/Socket errors/ { print $0 }' "$out/$label.wrk")
   non2xx=$(awk '/Non-2xx/ { print $NF }' "$out/$label.wrk")
-  echo "$label: page $size bytes; $rps req/s; latency p50 $p50, p90 $p90, p99 $p99; errors: ${errors:-none}${non2xx:+, non-2xx $non2xx}; memory $before before, $warm after warm-up, $after at the end"
+  local requests per_request
+  requests=$(awk '/requests in/ { print $1 }' "$out/$label.wrk")
+  per_request=$(awk -v t=$((cpu_after - cpu_before)) -v n="$requests" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+  echo "$label: page $size bytes; $rps req/s; latency p50 $p50, p90 $p90, p99 $p99; errors: ${errors:-none}${non2xx:+, non-2xx $non2xx}; server CPU $per_request us per request; memory $before before, $warm after warm-up, $after at the end"
   echo "$rps" >"$out/$label.rps"
 }
 
