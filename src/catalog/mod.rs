@@ -323,17 +323,30 @@ impl Matcher {
                 std::cmp::Reverse(id),
             )
         };
-        let candidates = &mut candidates[..count];
-        candidates.sort_unstable_by_key(|id| std::cmp::Reverse(rank(*id)));
-        let best = candidates.iter().find_map(|id| {
-            let rule = self.prefix_rules.get(*id as usize)?;
+        // Best first, picked one at a time rather than sorted: the best usually matches, so
+        // one pass over a handful of candidates is all it costs.
+        let mut remaining = &mut candidates[..count];
+        while !remaining.is_empty() {
+            let (at, _) = remaining
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, id)| rank(**id))?;
+            let last = remaining.len() - 1;
+            remaining.swap(at, last);
+            let (rest, picked) = remaining.split_at_mut(last);
+            remaining = rest;
+            let Some(rule) = self.prefix_rules.get(picked[0] as usize) else {
+                continue;
+            };
             let matches = match &rule.pattern {
                 None => true,
                 Some(segments) => matches_segments(segments, name),
             };
-            matches.then_some((rule, *id))
-        });
-        best.map(|(rule, _)| rule.target)
+            if matches {
+                return Some(rule.target);
+            }
+        }
+        None
     }
 }
 

@@ -160,14 +160,19 @@ pub(crate) fn is_deletion(value: &HeaderValue) -> bool {
     }
 }
 
-/// A quick test, in one pass, that rules out most cookies that set something: a deletion needs
-/// an attribute value starting with `0` or `-` (`Max-Age=0`), or an `Expires` (spotted by its
-/// `xp`, which `Max-Age` lacks). What passes is read properly.
+/// A quick test that rules out most cookies that set something: a deletion needs an attribute
+/// value starting with `0` or `-` (`Max-Age=0`), or an `Expires` (spotted by its `xp`, which
+/// `Max-Age` lacks). Only the attributes are read (what follows the first `;`); what passes is
+/// read properly.
 fn may_be_deletion(bytes: &[u8]) -> bool {
-    bytes.iter().enumerate().any(|(at, b)| match b {
-        b'x' | b'X' => matches!(bytes.get(at + 1), Some(b'p' | b'P')),
+    let Some(semicolon) = memchr::memchr(b';', bytes) else {
+        return false;
+    };
+    let attributes = &bytes[semicolon..];
+    attributes.iter().enumerate().any(|(at, b)| match b {
+        b'x' | b'X' => matches!(attributes.get(at + 1), Some(b'p' | b'P')),
         b'=' => matches!(
-            bytes[at + 1..].trim_ascii_start().first(),
+            attributes[at + 1..].trim_ascii_start().first(),
             Some(b'0' | b'-')
         ),
         _ => false,
