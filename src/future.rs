@@ -126,8 +126,8 @@ impl ResponseFilter {
         rewrite
     }
 
-    /// What the page view gets inserted: Consent Mode's nonce, and the banner or link, as
-    /// the response's `Content-Security-Policy` allows.
+    /// What the page view gets inserted: Consent Mode's nonce, and the banner (with its skip
+    /// link) or the settings link, as the response's `Content-Security-Policy` allows.
     fn inserts(&self, headers: &http::HeaderMap) -> PageInserts {
         let settings = self.consent.settings();
         PageInserts {
@@ -140,6 +140,11 @@ impl ResponseFilter {
                 .page
                 .as_ref()
                 .map(|page| page.markup(settings, headers)),
+            opening: self
+                .html
+                .page
+                .as_ref()
+                .and_then(|page| page.skip_link(settings)),
         }
     }
 

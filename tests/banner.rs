@@ -138,7 +138,11 @@ fn references(text: &str) -> String {
 async fn undecided_visitors_get_the_banner_before_the_body_end_tag() {
     let reply = send(&layer(), done(page("/"))).await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.body.matches(MARKER).count(), 1);
+    assert_eq!(
+        reply.body.matches(MARKER).count(),
+        2,
+        "the banner and its skip link"
+    );
     let banner_at = reply.body.find("<div class=\"tc-banner\"").unwrap();
     assert!(reply.body[..banner_at].ends_with("<h1>Shop</h1>"));
     assert!(
@@ -415,7 +419,8 @@ async fn right_to_left_languages_are_laid_out_right_to_left() {
                 "reject_all": "رفض الكل", "settings": "الإعدادات",
                 "gpc_notice": "{categories}", "preferences_title": "إعدادات ملفات تعريف الارتباط",
                 "preferences_intro": "اختر.", "save": "حفظ", "always_on": "مفعّل دائمًا",
-                "services": "الخدمات", "back": "رجوع", "settings_link": "إعدادات ملفات تعريف الارتباط"
+                "services": "الخدمات", "back": "رجوع", "settings_link": "إعدادات ملفات تعريف الارتباط",
+                "skip": "انتقل إلى اختيار ملفات تعريف الارتباط"
             }}
         }
     }))

@@ -187,9 +187,10 @@ async fn has(browser: &mut Browser, selector: &str) -> bool {
         .unwrap()
 }
 
-/// Presses Tab (at most 80 times) until `selector` has the focus, then `key`.
-async fn tab_to_and_press(browser: &mut Browser, selector: &str, key: &str) {
-    for _ in 0..80 {
+/// Presses Tab (at most 80 times) until `selector` has the focus, then `key`; returns how many
+/// Tabs it took.
+async fn tab_to_and_press(browser: &mut Browser, selector: &str, key: &str) -> usize {
+    for tabs in 0..80 {
         let focused = browser
             .eval(&format!(
                 "document.activeElement === document.querySelector({selector:?})"
@@ -197,7 +198,7 @@ async fn tab_to_and_press(browser: &mut Browser, selector: &str, key: &str) {
             .await;
         if focused.as_bool() == Some(true) {
             browser.press(key, false).await;
-            return;
+            return tabs;
         }
         browser.press("Tab", false).await;
     }
@@ -366,8 +367,15 @@ async fn no_tracker_loads_without_consent_in_a_real_browser() {
     browser.open(&base).await;
     assert!(has(&mut browser, ".tc-banner").await);
     assert_eq!(judge.trackers(&browser.requests_since(mark)), []);
+    // The first Tab reaches the skip link, which leads to the banner at the end of the page.
+    let tabs = tab_to_and_press(&mut browser, ".tc-skip", "Enter").await;
+    assert_eq!(tabs, 1, "the skip link is the keyboard's first stop");
     let mark = browser.events.len();
-    tab_to_and_press(&mut browser, ".tc-banner button[value=reject]", "Enter").await;
+    let tabs = tab_to_and_press(&mut browser, ".tc-banner button[value=reject]", "Enter").await;
+    assert!(
+        tabs <= 3,
+        "from the skip link, Reject all is {tabs} Tabs away"
+    );
     browser.wait_for_load(mark).await;
     assert!(
         !has(&mut browser, ".tc-banner").await,

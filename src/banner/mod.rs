@@ -300,6 +300,11 @@ impl PagePlan {
         format!("{kind}{}{gpc}-{wording}", self.language)
     }
 
+    /// The skip link for right after `<body>`, when the banner is shown.
+    pub(crate) fn skip_link(&self, settings: &crate::config::Settings) -> Option<Vec<u8>> {
+        (self.insert == Insert::Banner).then(|| render::skip_link(&settings.banner, self.language))
+    }
+
     /// The markup, styled as the response's `Content-Security-Policy` allows.
     pub(crate) fn markup(
         &self,

@@ -175,7 +175,7 @@ pub(crate) fn banner(page: &Page<'_>, style: &Style) -> Vec<u8> {
     let mut out = String::with_capacity(Sheet::Banner.css().len() + 2048);
     let _ = write!(
         out,
-        r#"<div class="tc-banner" role="region" aria-labelledby="tc-banner-title" {} {MARKER}="">"#,
+        r#"<div class="tc-banner" id="tc-banner" tabindex="-1" role="region" aria-labelledby="tc-banner-title" {} {MARKER}="">"#,
         page.lang_dir()
     );
     style_element(style, Sheet::Banner, &page.banner.stylesheet_path, &mut out);
@@ -200,6 +200,20 @@ pub(crate) fn banner(page: &Page<'_>, style: &Style) -> Vec<u8> {
         escape(&texts.settings)
     );
     out.into_bytes()
+}
+
+/// The link that takes a keyboard user from the start of the page to the banner at its end:
+/// off screen until it has the focus (its style comes with the banner's).
+pub(crate) fn skip_link(banner: &Banner, language: usize) -> Vec<u8> {
+    let label = banner
+        .texts
+        .get(language)
+        .map_or("", |texts| texts.skip.as_str());
+    format!(
+        r##"<a class="tc-skip" href="#tc-banner" {MARKER}="">{}</a>"##,
+        escape(label)
+    )
+    .into_bytes()
 }
 
 /// The small "Cookie settings" link for visitors who decided, in a navigation landmark (a

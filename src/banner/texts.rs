@@ -153,6 +153,9 @@ texts! {
     back,
     /// The small link injected for visitors who decided, and the name of the page it opens.
     settings_link,
+    /// The link at the start of a page with the banner, shown when focused, that takes a
+    /// keyboard user to the banner at its end.
+    skip,
 }
 
 /// The built-in languages, in the order they are offered by default.

@@ -71,6 +71,8 @@ pub(crate) struct PageInserts {
     pub(crate) script_nonce: Option<String>,
     /// The banner or the "Cookie settings" link, for before `</body>`.
     pub(crate) closing: Option<Vec<u8>>,
+    /// The banner's skip link, for right after `<body>`.
+    pub(crate) opening: Option<Vec<u8>>,
 }
 
 /// The rewriter of one HTML body: feed it chunks, take the output pieces.
@@ -101,6 +103,7 @@ impl Rewriter {
             .consent_mode()
             .map(|signals| consent_mode::script(signals, allowed, inserts.script_nonce.as_deref()));
         scanner.closing = inserts.closing;
+        scanner.opening = inserts.opening;
         Rewriter {
             allowed,
             start: [0; 2],
@@ -164,6 +167,7 @@ impl Rewriter {
                 // Nothing is inserted either: it would be written in UTF-8, before the mark.
                 self.scanner.injection = None;
                 self.scanner.closing = None;
+                self.scanner.opening = None;
             }
         }
         if self.passthrough {

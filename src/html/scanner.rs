@@ -175,6 +175,8 @@ pub(crate) struct Scanner {
     /// The banner (or the "Cookie settings" link), until it is inserted: before the first
     /// `</body>` outside a `<template>`, or at the end of a document without one.
     pub(crate) closing: Option<Vec<u8>>,
+    /// Markup for right after the `<body>` start tag (the banner's skip link), until then.
+    pub(crate) opening: Option<Vec<u8>>,
     /// An `<html>` or `<body>` start tag was seen: the input is a document, not a fragment
     /// (which gets no banner at its end).
     document: bool,
@@ -250,6 +252,7 @@ impl Scanner {
             tag_start: 0,
             injection: None,
             closing: None,
+            opening: None,
             document: false,
         }
     }
@@ -654,7 +657,9 @@ impl Scanner {
             b"base" => Pending::Judged(Element::Base, After::Data),
             b"template" => Pending::Template,
             b"head" if self.injection.is_some() => Pending::Head,
-            b"html" | b"body" if self.closing.is_some() => Pending::Document,
+            b"html" | b"body" if self.closing.is_some() || self.opening.is_some() => {
+                Pending::Document
+            }
             b"noscript" if self.scripting => Pending::Switches(After::NoScript),
             b"plaintext" => Pending::Switches(After::Plaintext),
             _ => match raw_text_name(name) {
@@ -818,7 +823,14 @@ impl Scanner {
             }
             Pending::Foreign(element) => self.foreign_start_tag(cx, out, element, end),
             Pending::Template => self.template_depth = self.template_depth.saturating_add(1),
-            Pending::Document => self.document = true,
+            Pending::Document => {
+                self.document = true;
+                if self.lexer.name() == b"body" && self.template_depth == 0 {
+                    if let Some(markup) = self.opening.take() {
+                        out.insert_at(end, &markup);
+                    }
+                }
+            }
             Pending::Head => {
                 if let Some(script) = self.injection.take() {
                     out.insert_at(end, &script);

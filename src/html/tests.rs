@@ -882,6 +882,7 @@ mod consent_mode {
             crate::html::PageInserts {
                 script_nonce: Some("r4nd0m".into()),
                 closing: None,
+                opening: None,
             },
         );
         rewriter.push(&*settings, &bytes::Bytes::from_static(b"<head></head>"));
@@ -951,9 +952,14 @@ mod closing_insert {
     const BANNER: &str = "<div data-tower-consent-banner>B</div>";
 
     fn with_banner(settings: &Settings, chunks: &[&[u8]]) -> Vec<u8> {
+        with_inserts(settings, chunks, None)
+    }
+
+    fn with_inserts(settings: &Settings, chunks: &[&[u8]], opening: Option<&str>) -> Vec<u8> {
         let inserts = PageInserts {
             script_nonce: None,
             closing: Some(BANNER.as_bytes().to_vec()),
+            opening: opening.map(|o| o.as_bytes().to_vec()),
         };
         let mut rewriter = Rewriter::for_page(settings, allowed(&[]), inserts);
         let mut out = Vec::new();
@@ -1067,6 +1073,34 @@ mod closing_insert {
     fn a_template_end_tag_in_svg_closes_no_template() {
         let out = place("<template><svg><template></template></svg></body></template><p></body>");
         assert!(out.ends_with(&format!("<p>{BANNER}</body>")), "{out}");
+    }
+
+    #[test]
+    fn the_skip_link_goes_right_after_the_body_start_tag() {
+        const SKIP: &str = "<a href=\"#tc-banner\">skip</a>";
+        let settings = &*settings();
+        let cases = [
+            (
+                "<html><head></head><BODY class=\"x\"><p>a</p></body>",
+                format!("<html><head></head><BODY class=\"x\">{SKIP}<p>a</p>{BANNER}</body>"),
+            ),
+            // Not a `<body>` in a template, nor one in a script or a comment.
+            (
+                "<template><body></template><!-- <body> --><script>'<body>'</script><body>x</body>",
+                format!(
+                    "<template><body></template><!-- <body> --><script>'<body>'</script><body>{SKIP}x{BANNER}</body>"
+                ),
+            ),
+            // Without a `<body>` tag, no skip link.
+            ("<p>a</p></body>", format!("<p>a</p>{BANNER}</body>")),
+        ];
+        for (input, expected) in cases {
+            let bytes = input.as_bytes();
+            for cut in 0..=bytes.len() {
+                let out = with_inserts(settings, &[&bytes[..cut], &bytes[cut..]], Some(SKIP));
+                assert_eq!(String::from_utf8(out).unwrap(), expected, "cut at {cut}");
+            }
+        }
     }
 
     #[test]
