@@ -232,7 +232,7 @@ mod chunking {
     }
 
     /// Cuts `input` at the given fractions of its length.
-    fn cut<'a>(input: &'a [u8], cuts: &[f64]) -> Vec<&'a [u8]> {
+    pub(super) fn cut<'a>(input: &'a [u8], cuts: &[f64]) -> Vec<&'a [u8]> {
         let mut points: Vec<usize> = cuts
             .iter()
             .map(|f| ((input.len() as f64) * f) as usize)
@@ -1073,6 +1073,40 @@ mod closing_insert {
     fn a_template_end_tag_in_svg_closes_no_template() {
         let out = place("<template><svg><template></template></svg></body></template><p></body>");
         assert!(out.ends_with(&format!("<p>{BANNER}</body>")), "{out}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// On generated documents (every state the tokenizer can be in around the elements
+        /// the rewriter judges), wrapped in `<body>…</body>` or left without the end tag:
+        /// chunking never changes the output, each insert goes in at most once, and taking
+        /// the inserts out gives exactly what the rewriter gives without them.
+        #[test]
+        fn inserts_are_additive_and_chunk_independent(
+            seed in proptest::prelude::any::<u64>(),
+            cuts in proptest::collection::vec(0.0f64..1.0, 0..30),
+            end_tag in proptest::prelude::any::<bool>(),
+        ) {
+            const SKIP: &str = "<a data-skip>s</a>";
+            let settings = &*settings();
+            let body = crate::html::generated::document(seed);
+            let document = if end_tag {
+                format!("<body>{body}</body>")
+            } else {
+                format!("<body>{body}")
+            };
+            let input = document.as_bytes();
+            let whole = with_inserts(settings, &[input], Some(SKIP));
+            let pieces = super::chunking::cut(input, &cuts);
+            proptest::prop_assert_eq!(&with_inserts(settings, &pieces, Some(SKIP)), &whole);
+            let whole = String::from_utf8_lossy(&whole).into_owned();
+            proptest::prop_assert!(whole.matches(BANNER).count() <= 1);
+            proptest::prop_assert_eq!(whole.matches(SKIP).count(), 1);
+            let plain = rewrite_chunks(settings, allowed(&[]), &[input]);
+            let without = whole.replacen(SKIP, "", 1).replacen(BANNER, "", 1);
+            proptest::prop_assert_eq!(without, String::from_utf8_lossy(&plain).into_owned());
+        }
     }
 
     #[test]
