@@ -80,8 +80,8 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let mut this = self.project();
         loop {
-            if let Some(piece) = this.rewriter.next_piece() {
-                return Poll::Ready(Some(Ok(Frame::data(joined(piece, this.rewriter)))));
+            if let Some(output) = this.rewriter.next_output() {
+                return Poll::Ready(Some(Ok(Frame::data(output))));
             }
             if *this.ended {
                 return Poll::Ready(this.trailers.take().map(|t| Ok(Frame::trailers(t))));
@@ -147,20 +147,4 @@ where
     fn is_end_stream(&self) -> bool {
         self.ended && self.trailers.is_none() && self.rewriter.is_drained()
     }
-}
-
-/// `first` and every piece of output ready after it, as one frame: one input chunk gives one
-/// frame, rather than a frame per unchanged span and per changed tag (each its own chunk of
-/// a chunked response). The copy is of what is ready now, so nothing waits for it.
-fn joined(first: Bytes, rewriter: &mut Rewriter) -> Bytes {
-    let Some(second) = rewriter.next_piece() else {
-        return first;
-    };
-    let mut joined = bytes::BytesMut::with_capacity(first.len() + second.len() + 4096);
-    joined.extend_from_slice(&first);
-    joined.extend_from_slice(&second);
-    while let Some(piece) = rewriter.next_piece() {
-        joined.extend_from_slice(&piece);
-    }
-    joined.freeze()
 }

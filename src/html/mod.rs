@@ -193,6 +193,22 @@ impl Rewriter {
         self.output.pop_front()
     }
 
+    /// All the output ready now, in one piece: one input chunk gives one frame, rather than a
+    /// frame per unchanged span and per changed tag (each its own chunk of a chunked
+    /// response). One piece is handed on as it is; several are copied once, into a buffer of
+    /// their total size. Nothing waits for this: it is what is ready.
+    pub(crate) fn next_output(&mut self) -> Option<Bytes> {
+        if self.output.len() <= 1 {
+            return self.output.pop_front();
+        }
+        let total = self.output.iter().map(Bytes::len).sum();
+        let mut joined = bytes::BytesMut::with_capacity(total);
+        for piece in self.output.drain(..) {
+            joined.extend_from_slice(&piece);
+        }
+        Some(joined.freeze())
+    }
+
     pub(crate) fn is_drained(&self) -> bool {
         self.output.is_empty()
     }
