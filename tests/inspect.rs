@@ -349,3 +349,19 @@ fn the_example_configuration_is_complete_and_loads() {
         );
     }
 }
+
+#[test]
+fn html_shows_the_banner_or_link_when_asked() {
+    let clean = fixture("clean.html");
+    let clean = clean.to_str().unwrap();
+    let plain = inspect(&["html", "--consent", "none", clean]);
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("data-tower-consent-banner"));
+    let banner = inspect(&["html", "--consent", "none", "--banner", clean]);
+    let banner = String::from_utf8_lossy(&banner.stdout).into_owned();
+    assert!(banner.contains(r#"<div class="tc-banner""#), "{banner}");
+    assert!(banner.contains(r#"<a class="tc-skip""#), "{banner}");
+    let link = inspect(&["html", "--consent", "all", "--banner", clean]);
+    let link = String::from_utf8_lossy(&link.stdout).into_owned();
+    assert!(link.contains(r#"<a class="tc-settings-link""#), "{link}");
+    assert!(!link.contains(r#"<div class="tc-banner""#));
+}
