@@ -256,6 +256,11 @@ impl Trackers {
         })
     }
 
+    /// Whether the site has rules for its own host (relative URLs).
+    pub(crate) fn has_own_host_rules(&self) -> bool {
+        !self.own_host.is_empty()
+    }
+
     /// The longest signature any inline script needs to be matched whole: text held back across
     /// a chunk boundary to find one cut in two.
     pub(crate) fn longest_signature(&self) -> usize {

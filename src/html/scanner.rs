@@ -282,7 +282,13 @@ impl Scanner {
                         i = to;
                         continue;
                     };
-                    if let Some(end) = self.skim(buf, lt) {
+                    // Relative URLs can only name the page's own host: with no rule for it and
+                    // no `<base>`, a tag whose URLs are all relative is skimmed like a plain one
+                    // (not when judged elements are being listed).
+                    let relative_is_own = cx.seen.is_none()
+                        && !cx.base.is_set()
+                        && !cx.policy.trackers.has_own_host_rules();
+                    if let Some(end) = self.skim(buf, lt, relative_is_own) {
                         i = end;
                         continue;
                     }
@@ -372,8 +378,13 @@ impl Scanner {
     /// The common case taken whole: a tag that lies in `buf` and that nothing depends on (an end
     /// tag, or a start tag the rewriter does not judge and that switches no state, outside
     /// foreign content). Returns the index past its `>`; `None` leaves it to the state machine.
+    ///
+    /// With `relative_is_own`, an element that only loads URLs (an image, a source, a link,
+    /// ...) is skimmed too when nothing in its tag can make a URL name another host: no `:`
+    /// (a scheme, or `&colon;`), no `//`, no `\`, no `&` (an entity could spell any of them),
+    /// and no tab or line break (which URL parsing removes, joining what they separate).
     #[inline]
-    fn skim(&self, buf: &[u8], lt: usize) -> Option<usize> {
+    fn skim(&self, buf: &[u8], lt: usize, relative_is_own: bool) -> Option<usize> {
         if !self.foreign.is_empty() {
             return None;
         }
@@ -414,8 +425,25 @@ impl Scanner {
             for (l, b) in lower.iter_mut().zip(name) {
                 *l = b.to_ascii_lowercase();
             }
-            if self.html_pending(&lower[..name.len()]) != Pending::Plain {
-                return None;
+            match self.html_pending(&lower[..name.len()]) {
+                Pending::Plain => {}
+                Pending::Judged(
+                    Element::Img
+                    | Element::Source
+                    | Element::Link
+                    | Element::Input
+                    | Element::Media
+                    | Element::Embed
+                    | Element::Object,
+                    After::Data,
+                ) if relative_is_own => {
+                    let end = match delimiter {
+                        b'>' => name_end + 1,
+                        _ => tag::end_of_tag(buf, name_end + 1)?,
+                    };
+                    return loads_only_relative_urls(&buf[lt..end]).then_some(end);
+                }
+                _ => return None,
             }
         }
         if delimiter == b'>' {
@@ -521,6 +549,14 @@ impl Scanner {
         self.state = State::Cdata(brackets);
         i
     }
+}
+
+/// Whether nothing in a tag's bytes can make one of its URLs name a host: see
+/// [`Scanner::skim`].
+fn loads_only_relative_urls(tag: &[u8]) -> bool {
+    !tag.iter()
+        .any(|b| matches!(b, b':' | b'\\' | b'&' | b'\t' | b'\n' | b'\r' | b'\x0c'))
+        && memchr::memmem::find(tag, b"//").is_none()
 }
 
 fn is_delimiter(b: u8) -> bool {

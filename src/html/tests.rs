@@ -1150,3 +1150,51 @@ mod closing_insert {
         assert!(out.starts_with(&format!("<body>{BANNER}</body>")), "{out}");
     }
 }
+
+/// Tags whose URLs are all relative are skimmed when no rule speaks of the page's own host:
+/// never when a `<base>` or a site rule for its own host could make one a tracker.
+mod relative_urls {
+    use super::*;
+
+    #[test]
+    fn a_base_or_an_own_host_rule_still_decides() {
+        let pixel = r#"<base href="https://www.facebook.com/"><img src="tr?id=1" alt="x">"#;
+        let out = rewrite(pixel, &[]);
+        assert!(out.contains("data-consent-src=\"tr?id=1\""), "{out}");
+
+        let config: ConsentConfig = serde_json::from_str(
+            r#"{"hosts": [{"path": "/js/script.js", "category": "analytics"}]}"#,
+        )
+        .unwrap();
+        let settings = settings_with(config);
+        let out = rewrite_with(
+            &settings,
+            r#"<link rel="preload" href="/js/script.js">"#,
+            &[],
+        );
+        assert!(out.contains("data-consent-href"), "{out}");
+    }
+
+    #[test]
+    fn what_could_name_another_host_is_judged() {
+        // Each of these reaches facebook.com; none may slip through as a relative URL.
+        for tag in [
+            r#"<img src="//www.facebook.com/tr?id=1">"#,
+            r#"<img src="\\www.facebook.com\tr?id=1">"#,
+            r#"<img src="https&colon;//www.facebook.com/tr?id=1">"#,
+            "<img src=\"/\t/www.facebook.com/tr?id=1\">",
+            "<img src=\"/\n/www.facebook.com/tr?id=1\">",
+            r#"<img srcset="//www.facebook.com/tr?id=1 1x">"#,
+            r#"<video poster="https://www.facebook.com/tr?id=1"></video>"#,
+        ] {
+            let out = rewrite(tag, &[]);
+            assert!(
+                out.contains("data-consent-category=\"marketing\""),
+                "{tag}: {out}"
+            );
+        }
+        // Plainly relative: kept as it is.
+        let own = r#"<img src="/images/a.png" alt="A" width="10"><source srcset="/b.webp 2x">"#;
+        assert_eq!(rewrite(own, &[]), own);
+    }
+}
