@@ -515,20 +515,25 @@ mod tests {
             .collect()
     }
 
+    /// The built-in catalog under the site's `rules`.
+    fn with_site_rules(rules: &[CookieRule]) -> Catalog {
+        Catalog::compile(
+            rules,
+            &built_in_rules(&[]),
+            &categories(),
+            "consent",
+            &Default::default(),
+        )
+        .unwrap()
+    }
+
     fn category_of(catalog: &Catalog, name: &str) -> Option<usize> {
         catalog.classify(name.as_bytes()).map(|c| c.category)
     }
 
     #[test]
     fn built_in_exact_and_prefix_names() {
-        let catalog = Catalog::compile(
-            &[],
-            &built_in_rules(&[]),
-            &categories(),
-            "consent",
-            &Default::default(),
-        )
-        .unwrap();
+        let catalog = with_site_rules(&[]);
         assert_eq!(category_of(&catalog, "_ga"), Some(2));
         assert_eq!(category_of(&catalog, "_ga_ABC123"), Some(2));
         assert_eq!(category_of(&catalog, "_fbp"), Some(3));
@@ -596,14 +601,7 @@ mod tests {
 
     #[test]
     fn patterns_with_placeholders() {
-        let catalog = Catalog::compile(
-            &[],
-            &built_in_rules(&[]),
-            &categories(),
-            "consent",
-            &Default::default(),
-        )
-        .unwrap();
+        let catalog = with_site_rules(&[]);
         let service = |name: &str| {
             catalog
                 .classify(name.as_bytes())
@@ -643,14 +641,7 @@ mod tests {
             ("_uetsid", "analytics"),
             ("_uetsid", "preferences"),
         ]);
-        let catalog = Catalog::compile(
-            &rules,
-            &built_in_rules(&[]),
-            &categories(),
-            "consent",
-            &Default::default(),
-        )
-        .unwrap();
+        let catalog = with_site_rules(&rules);
         assert_eq!(category_of(&catalog, "_ga"), Some(0));
         assert_eq!(category_of(&catalog, "_ga_SITE1"), Some(1));
         assert_eq!(category_of(&catalog, "_ga_OTHER"), Some(2));

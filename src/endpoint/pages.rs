@@ -42,11 +42,15 @@ pub(crate) fn preferences(parts: &request::Parts, settings: &Arc<Settings>) -> R
     };
     // A fresh nonce per page: the policy allows this page's stylesheet and nothing else.
     let nonce = super::new_consent_id().to_hex();
-    let html = render::preferences(&page, consent.allowed_set(), &settings.services, &nonce);
     let body = if parts.method == Method::HEAD {
         Bytes::new()
     } else {
-        Bytes::from(html)
+        Bytes::from(render::preferences(
+            &page,
+            consent.allowed_set(),
+            &settings.services,
+            &nonce,
+        ))
     };
     let mut response = Response::new(body);
     let headers = response.headers_mut();

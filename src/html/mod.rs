@@ -316,7 +316,12 @@ pub(crate) fn audit(rules: &dyn Rules, document: &[u8]) -> Vec<rewrite::Finding>
 /// expectations.
 #[cfg(test)]
 pub(crate) fn rewrite_chunks(rules: &dyn Rules, allowed: CategorySet, chunks: &[&[u8]]) -> Vec<u8> {
-    let mut rewriter = Rewriter::new(rules, allowed);
+    run_chunks(rules, Rewriter::new(rules, allowed), chunks)
+}
+
+/// Runs `rewriter` over a whole document in the given chunks and collects its output.
+#[cfg(test)]
+pub(crate) fn run_chunks(rules: &dyn Rules, mut rewriter: Rewriter, chunks: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::new();
     for chunk in chunks {
         rewriter.push(rules, &Bytes::copy_from_slice(chunk));

@@ -282,13 +282,7 @@ impl Scanner {
                         i = to;
                         continue;
                     };
-                    // Relative URLs can only name the page's own host: with no rule for it and
-                    // no `<base>`, a tag whose URLs are all relative is skimmed like a plain one
-                    // (not when judged elements are being listed).
-                    let relative_is_own = cx.seen.is_none()
-                        && !cx.base.is_set()
-                        && !cx.policy.trackers.has_own_host_rules();
-                    if let Some(end) = self.skim(buf, lt, relative_is_own) {
+                    if let Some(end) = self.skim(cx, buf, lt) {
                         i = end;
                         continue;
                     }
@@ -379,12 +373,14 @@ impl Scanner {
     /// tag, or a start tag the rewriter does not judge and that switches no state, outside
     /// foreign content). Returns the index past its `>`; `None` leaves it to the state machine.
     ///
-    /// With `relative_is_own`, an element that only loads URLs (an image, a source, a link,
-    /// ...) is skimmed too when nothing in its tag can make a URL name another host: no `:`
-    /// (a scheme, or `&colon;`), no `//`, no `\`, no `&` (an entity could spell any of them),
-    /// and no tab or line break (which URL parsing removes, joining what they separate).
+    /// An element that only loads URLs (an image, a source, a link, ...) is skimmed too when
+    /// relative URLs can only name the page's own host (no rule for it, no `<base>`, and
+    /// judged elements are not being listed) and nothing in its tag can make a URL name
+    /// another host: no `:` (a scheme, or `&colon;`), no `//`, no `\`, no `&` (an entity
+    /// could spell any of them), and no tab or line break (which URL parsing removes, joining
+    /// what they separate).
     #[inline]
-    fn skim(&self, buf: &[u8], lt: usize, relative_is_own: bool) -> Option<usize> {
+    fn skim(&self, cx: &Context<'_>, buf: &[u8], lt: usize) -> Option<usize> {
         if !self.foreign.is_empty() {
             return None;
         }
@@ -436,7 +432,7 @@ impl Scanner {
                     | Element::Embed
                     | Element::Object,
                     After::Data,
-                ) if relative_is_own => {
+                ) if relative_is_own(cx) => {
                     let end = match delimiter {
                         b'>' => name_end + 1,
                         _ => tag::end_of_tag(buf, name_end + 1)?,
@@ -549,6 +545,12 @@ impl Scanner {
         self.state = State::Cdata(brackets);
         i
     }
+}
+
+/// Whether a relative URL can only name the page's own host, which no rule speaks of: see
+/// [`Scanner::skim`].
+fn relative_is_own(cx: &Context<'_>) -> bool {
+    cx.seen.is_none() && !cx.base.is_set() && !cx.policy.trackers.has_own_host_rules()
 }
 
 /// Whether nothing in a tag's bytes can make one of its URLs name a host: see

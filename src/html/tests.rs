@@ -876,7 +876,7 @@ mod consent_mode {
     #[test]
     fn the_nonce_of_the_page_is_carried() {
         let settings = on();
-        let mut rewriter = crate::html::Rewriter::for_page(
+        let rewriter = crate::html::Rewriter::for_page(
             &*settings,
             allowed(&[]),
             crate::html::PageInserts {
@@ -885,12 +885,7 @@ mod consent_mode {
                 opening: None,
             },
         );
-        rewriter.push(&*settings, &bytes::Bytes::from_static(b"<head></head>"));
-        rewriter.end(&*settings);
-        let mut out = Vec::new();
-        while let Some(piece) = rewriter.next_piece() {
-            out.extend_from_slice(&piece);
-        }
+        let out = crate::html::run_chunks(&*settings, rewriter, &[b"<head></head>"]);
         let out = String::from_utf8(out).unwrap();
         assert!(
             out.starts_with(r#"<head><script data-tower-consent-mode nonce="r4nd0m">"#),
@@ -961,19 +956,8 @@ mod closing_insert {
             closing: Some(BANNER.as_bytes().to_vec()),
             opening: opening.map(|o| o.as_bytes().to_vec()),
         };
-        let mut rewriter = Rewriter::for_page(settings, allowed(&[]), inserts);
-        let mut out = Vec::new();
-        for chunk in chunks {
-            rewriter.push(settings, &bytes::Bytes::copy_from_slice(chunk));
-            while let Some(piece) = rewriter.next_piece() {
-                out.extend_from_slice(&piece);
-            }
-        }
-        rewriter.end(settings);
-        while let Some(piece) = rewriter.next_piece() {
-            out.extend_from_slice(&piece);
-        }
-        out
+        let rewriter = Rewriter::for_page(settings, allowed(&[]), inserts);
+        crate::html::run_chunks(settings, rewriter, chunks)
     }
 
     /// The output for `input` whole, checked to be the same for every cut into two chunks
