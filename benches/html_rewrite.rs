@@ -403,10 +403,15 @@ fn check_same_job() {
 
 /// `COUNT_REWRITER=tower_consent|lol_html COUNT_PAGES=n`: rewrite the 1 MB page n times and
 /// exit, for `scripts/html_instructions.sh` to count instructions with callgrind.
+/// `COUNT_FILE=path` rewrites that file instead (for example the demo's `/article`).
 fn count(rewriter: &str, pages: usize) {
     let layer = ConsentLayer::builder().sink(NoopSink).build().unwrap();
     let rules = LolRules::new();
-    let chunks = chunked(&page(1024 * 1024));
+    let page = match std::env::var_os("COUNT_FILE") {
+        Some(path) => std::fs::read_to_string(path).unwrap(),
+        None => page(1024 * 1024),
+    };
+    let chunks = chunked(&page);
     let mut out = Vec::with_capacity(2 << 20);
     let mut total = 0;
     for _ in 0..pages {

@@ -21,6 +21,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::consent::{Categories, CategorySet, ConsentId, Decision};
+use crate::swar::{HIGH_BITS, ONES, bytes_equal, word_at};
 
 const VERSION: &[u8] = b"1";
 const SIGNATURE_LEN: usize = 43;
@@ -171,39 +172,12 @@ impl<'a> Cursor<'a> {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// Eight bytes as a little-endian word; a short tail is padded with zero bytes.
-fn word_at(bytes: &[u8], at: usize) -> u64 {
-    match bytes.get(at..at + 8) {
-        Some(chunk) => {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            u64::from_le_bytes(word)
-        }
-        None => bytes
-            .get(at..)
-            .unwrap_or_default()
-            .iter()
-            .rev()
-            .fold(0, |word, b| word << 8 | u64::from(*b)),
-    }
-}
-
-/// The high bit of every byte of `word` that is zero, and of no other (exact, unlike the
-/// shorter borrow trick, whose later bytes can be wrong).
-fn zero_bytes(word: u64) -> u64 {
-    let low7 = (word & !HIGH_BITS).wrapping_add(!HIGH_BITS);
-    !(low7 | word | !HIGH_BITS)
-}
-
 /// The first `.`, found eight bytes at a time: field lengths vary, so a byte loop's exit
 /// branch mispredicts at every field.
 fn position_of_dot(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
     while at < bytes.len() {
-        let dots = zero_bytes(word_at(bytes, at) ^ (ONES * u64::from(b'.')));
+        let dots = bytes_equal(word_at(bytes, at), b'.');
         if dots != 0 {
             let found = at + (dots.trailing_zeros() / 8) as usize;
             return (found < bytes.len()).then_some(found);

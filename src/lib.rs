@@ -20,6 +20,7 @@ mod layer;
 mod request;
 mod service;
 mod sink;
+mod swar;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod time;

@@ -554,11 +554,23 @@ fn relative_is_own(cx: &Context<'_>) -> bool {
 }
 
 /// Whether nothing in a tag's bytes can make one of its URLs name a host: see
-/// [`Scanner::skim`].
+/// [`Scanner::skim`]. A branch-free pass over a byte table, then the few slashes: cheaper than
+/// a byte loop that branches, eight-byte words, or several `memchr` passes (all three tried).
+/// Flagging more than needed (vertical tab) only sends the tag to be judged.
 fn loads_only_relative_urls(tag: &[u8]) -> bool {
-    !tag.iter()
-        .any(|b| matches!(b, b':' | b'\\' | b'&' | b'\t' | b'\n' | b'\r' | b'\x0c'))
-        && memchr::memmem::find(tag, b"//").is_none()
+    const HOST_HINTS: [u8; 256] = {
+        let mut table = [0; 256];
+        let mut hints: &[u8] = b":\\&\t\n\x0b\x0c\r";
+        while let [b, rest @ ..] = hints {
+            table[*b as usize] = 1;
+            hints = rest;
+        }
+        table
+    };
+    tag.iter()
+        .fold(0, |hints, b| hints | HOST_HINTS[usize::from(*b)])
+        == 0
+        && memchr::memchr_iter(b'/', tag).all(|at| tag.get(at + 1) != Some(&b'/'))
 }
 
 fn is_delimiter(b: u8) -> bool {
@@ -1522,6 +1534,46 @@ impl Scanner {
                     "tower-consent: the banner was not inserted: the body ended outside markup, or is a fragment"
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The byte-by-byte statement of what `loads_only_relative_urls` tests.
+    fn plainly(tag: &[u8]) -> bool {
+        !tag.iter().any(|b| {
+            matches!(
+                b,
+                b':' | b'\\' | b'&' | b'\t' | b'\n' | b'\x0b' | b'\r' | b'\x0c'
+            )
+        }) && !tag.windows(2).any(|pair| pair == b"//")
+    }
+
+    proptest! {
+        #[test]
+        fn relative_url_test_agrees_byte_by_byte(
+            tag in proptest::collection::vec(
+                prop_oneof![Just(b'/'), Just(b':'), Just(b'&'), Just(b'\t'), Just(b'\r'),
+                    Just(b'\x0b'), Just(b'a'), Just(b'"'), any::<u8>()],
+                0..40,
+            )
+        ) {
+            prop_assert_eq!(loads_only_relative_urls(&tag), plainly(&tag));
+        }
+    }
+
+    #[test]
+    fn a_slash_pair_across_words_is_seen() {
+        for at in 0..17 {
+            let mut tag = vec![b'a'; 18];
+            tag[at] = b'/';
+            assert!(loads_only_relative_urls(&tag));
+            tag[at + 1] = b'/';
+            assert!(!loads_only_relative_urls(&tag), "slashes at {at}");
         }
     }
 }
