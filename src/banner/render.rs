@@ -348,22 +348,30 @@ fn minify(css: &str) -> String {
 /// Text and attribute values, escaped for HTML, with every character outside ASCII as a
 /// character reference.
 pub(crate) fn escape(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains(['&', '<', '>', '"', '\'']) && text.is_ascii() {
+    // Runs every response that gets the banner, over every text: one byte pass finds the first
+    // byte to rewrite, and the runs between such bytes are copied whole.
+    let needs_escape = |b: &u8| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'') || !b.is_ascii();
+    let Some(first) = text.bytes().position(|b| needs_escape(&b)) else {
         return std::borrow::Cow::Borrowed(text);
-    }
+    };
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
+    out.push_str(&text[..first]);
+    let mut rest = &text[first..];
+    while let Some(c) = rest.chars().next() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_ascii() => out.push(c),
             c => {
                 let _ = write!(out, "&#x{:x};", u32::from(c));
             }
         }
+        rest = &rest[c.len_utf8()..];
+        let run = rest.bytes().position(|b| needs_escape(&b)).unwrap_or(rest.len());
+        out.push_str(&rest[..run]);
+        rest = &rest[run..];
     }
     std::borrow::Cow::Owned(out)
 }
@@ -399,6 +407,25 @@ mod tests {
         );
         assert_eq!(encode_query_value("/a b?c=d&e"), "/a%20b%3Fc%3Dd%26e");
         assert_eq!(encode_query_value("/é"), "/%C3%A9");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escaping_agrees_with_a_character_at_a_time(text in "[a-z &<>\"'äł€😀]{0,24}") {
+            let plain: String = text
+                .chars()
+                .map(|c| match c {
+                    '&' => "&amp;".to_owned(),
+                    '<' => "&lt;".to_owned(),
+                    '>' => "&gt;".to_owned(),
+                    '"' => "&quot;".to_owned(),
+                    '\'' => "&#39;".to_owned(),
+                    c if c.is_ascii() => c.to_string(),
+                    c => format!("&#x{:x};", u32::from(c)),
+                })
+                .collect();
+            proptest::prop_assert_eq!(escape(&text), plain);
+        }
     }
 
     #[test]
