@@ -66,7 +66,8 @@ impl CookieFinder {
 /// which the server then reads as `name=value` again, so the value up to its first `=` is the
 /// name it will be taken for. `None` only when that is empty too.
 pub(crate) fn set_cookie_name(value: &[u8]) -> Option<&[u8]> {
-    let name = match memchr::memchr2(b'=', b';', value) {
+    // A plain loop: names are a few bytes long, shorter than `memchr`'s setup.
+    let name = match value.iter().position(|b| *b == b'=' || *b == b';') {
         Some(at) if value[at] == b'=' => trim(&value[..at]),
         _ => &[],
     };

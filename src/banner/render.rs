@@ -369,7 +369,10 @@ pub(crate) fn escape(text: &str) -> std::borrow::Cow<'_, str> {
             }
         }
         rest = &rest[c.len_utf8()..];
-        let run = rest.bytes().position(|b| needs_escape(&b)).unwrap_or(rest.len());
+        let run = rest
+            .bytes()
+            .position(|b| needs_escape(&b))
+            .unwrap_or(rest.len());
         out.push_str(&rest[..run]);
         rest = &rest[run..];
     }
