@@ -384,6 +384,9 @@ impl Scanner {
         if !self.foreign.is_empty() {
             return None;
         }
+        if let Some(end) = tiny_tag(buf, lt) {
+            return Some(end);
+        }
         let next = *buf.get(lt + 1)?;
         if next == b'/' {
             // Inside a `<template>`, `</template>` must be seen.
@@ -544,6 +547,26 @@ impl Scanner {
         }
         self.state = State::Cdata(brackets);
         i
+    }
+}
+
+/// The end of the commonest tags of a page, `<p>`, `</a>`, `<h2>`, `</li>`: a name of one or
+/// two letters or digits (the first a letter) closed at once, start or end tag. No such name
+/// is one the rewriter judges, switches state on, or waits for (`</template>`, `</body>`), so
+/// outside foreign content they are skipped without a closer look.
+#[inline]
+fn tiny_tag(buf: &[u8], lt: usize) -> Option<usize> {
+    let name = match buf.get(lt + 1)? {
+        b'/' => lt + 2,
+        _ => lt + 1,
+    };
+    if !buf.get(name)?.is_ascii_alphabetic() {
+        return None;
+    }
+    match *buf.get(name + 1)? {
+        b'>' => Some(name + 2),
+        b if b.is_ascii_alphanumeric() => (*buf.get(name + 2)? == b'>').then_some(name + 3),
+        _ => None,
     }
 }
 
@@ -1563,6 +1586,28 @@ mod tests {
             )
         ) {
             prop_assert_eq!(loads_only_relative_urls(&tag), plainly(&tag));
+        }
+    }
+
+    #[test]
+    fn tiny_tags_are_names_of_one_or_two_closed_at_once() {
+        let end = |tag: &str| tiny_tag(tag.as_bytes(), 0);
+        assert_eq!(end("<p>text"), Some(3));
+        assert_eq!(end("</li>"), Some(5));
+        assert_eq!(end("<h2>"), Some(4));
+        assert_eq!(end("</a><a>"), Some(4));
+        for other in [
+            "<a href=/>",
+            "<abc>",
+            "<2>",
+            "</ >",
+            "<p/>",
+            "<h-2>",
+            "</p",
+            "<",
+            "<!>",
+        ] {
+            assert_eq!(end(other), None, "{other}");
         }
     }
 
