@@ -7,6 +7,8 @@
 #
 #   scripts/load.sh                      # 60 s per variant, 16 connections
 #   DURATION=600s scripts/load.sh        # a soak
+#   PIN=1 scripts/load.sh                # server on CPU 0, wrk on CPU 1 (taskset): no sharing
+#   CONNECTIONS=2 scripts/load.sh        # fewer connections in flight
 #
 # Needs wrk (apt-get install wrk). Both variants run in one invocation, side by side, since the
 # machine is shared: compare the ratio, not the absolute figures.
@@ -14,6 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-60s}
 connections=${CONNECTIONS:-16}
+server_cpu=() client_cpu=()
+if [ -n "${PIN:-}" ]; then server_cpu=(taskset -c 0) client_cpu=(taskset -c 1); fi
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build --release --example demo >/dev/null 2>&1
 demo=target/release/examples/demo
@@ -21,13 +25,13 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 rss() { awk '/VmRSS/ { print $2 " kB" }' "/proc/$1/status"; }
-# CPU time (user + system) a process used so far, in clock ticks.
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# CPU time a process used so far, in clock ticks: user and system.
+ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 
 run() { # LABEL LAYER(on|off)
   local label=$1 port log
   log="$out/$label.out"
-  TOWER_CONSENT_DEMO_LAYER=$2 RUST_LOG=off PORT=0 "$demo" >"$log" 2>/dev/null &
+  TOWER_CONSENT_DEMO_LAYER=$2 RUST_LOG=off PORT=0 "${server_cpu[@]}" "$demo" >"$log" 2>/dev/null &
   local pid=$!
   for _ in $(seq 100); do grep -q "demo on" "$log" 2>/dev/null && break; sleep 0.1; done
   port=$(sed -n 's|.*127.0.0.1:\([0-9]*\)/.*|\1|p' "$log" | head -1)
@@ -36,13 +40,13 @@ run() { # LABEL LAYER(on|off)
   size=$(curl -s -H 'Sec-Fetch-Dest: document' "$url" | wc -c)
   local before warm after
   before=$(rss $pid)
-  wrk -t1 -c"$connections" -d5s -H 'Sec-Fetch-Dest: document' -H 'Accept: text/html' "$url" >/dev/null
+  "${client_cpu[@]}" wrk -t1 -c"$connections" -d5s -H 'Sec-Fetch-Dest: document' -H 'Accept: text/html' "$url" >/dev/null
   warm=$(rss $pid)
-  local cpu_before cpu_after
-  cpu_before=$(ticks $pid)
-  wrk -t1 -c"$connections" -d"$duration" --latency \
+  local user_before sys_before user_after sys_after
+  read -r user_before sys_before < <(ticks $pid)
+  "${client_cpu[@]}" wrk -t1 -c"$connections" -d"$duration" --latency \
     -H 'Sec-Fetch-Dest: document' -H 'Accept: text/html' "$url" >"$out/$label.wrk"
-  cpu_after=$(ticks $pid)
+  read -r user_after sys_after < <(ticks $pid)
   after=$(rss $pid)
   kill $pid; wait $pid 2>/dev/null || true
   local rps p50 p90 p99 errors non2xx
@@ -54,8 +58,10 @@ run() { # LABEL LAYER(on|off)
   non2xx=$(awk '/Non-2xx/ { print $NF }' "$out/$label.wrk")
   local requests per_request
   requests=$(awk '/requests in/ { print $1 }' "$out/$label.wrk")
-  per_request=$(awk -v t=$((cpu_after - cpu_before)) -v n="$requests" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+  # In microseconds: total (user + system).
+  per_request=$(awk -v u=$((user_after - user_before)) -v s=$((sys_after - sys_before)) \
+    -v n="$requests" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { f = 1e6 / hz / n; printf "%.1f (user %.1f + system %.1f)", (u + s) * f, u * f, s * f }')
   echo "$label: page $size bytes; $rps req/s; latency p50 $p50, p90 $p90, p99 $p99; errors: ${errors:-none}${non2xx:+, non-2xx $non2xx}; server CPU $per_request us per request; memory $before before, $warm after warm-up, $after at the end"
   echo "$rps" >"$out/$label.rps"
 }

@@ -103,12 +103,13 @@ impl ResponseFilter {
             || (status == StatusCode::NOT_MODIFIED && self.html.variant_revalidated)
         {
             html::response::drop_length_headers(headers);
-            let variant = validators::variant(
-                self.consent.allowed_set(),
-                self.html.page.as_deref(),
-                &settings.banner,
-            );
-            validators::vary_etag(headers, &variant);
+            validators::vary_etag(headers, || {
+                validators::variant(
+                    self.consent.allowed_set(),
+                    self.html.page.as_deref(),
+                    &settings.banner,
+                )
+            });
             changed_by_consent = true;
         }
         if rewrite.is_some_and(|coding| coding != Coding::Identity) {

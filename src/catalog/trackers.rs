@@ -289,6 +289,14 @@ impl Trackers {
         allowed: crate::consent::CategorySet,
     ) -> Option<(usize, usize, usize)> {
         let automaton = self.signatures.as_ref()?;
+        if allowed.intersect(self.signature_categories) == crate::consent::CategorySet::EMPTY {
+            // Every signature is denied (a visitor who has not consented): the first match,
+            // which a standard search finds with its prefilter, is the one that ends first.
+            let found = automaton.find(text)?;
+            let pattern = found.pattern().as_usize();
+            let (category, _) = self.signature_targets.get(pattern)?;
+            return Some((found.end(), *category, pattern));
+        }
         for found in automaton.find_overlapping_iter(text) {
             let pattern = found.pattern().as_usize();
             let Some((category, _)) = self.signature_targets.get(pattern) else {
@@ -330,6 +338,33 @@ mod tests {
         trackers
             .classify_url(host.as_bytes(), path.as_bytes())
             .map(|m| m.category)
+    }
+
+    #[test]
+    fn the_first_denied_signature_is_found_whatever_is_allowed() {
+        let categories = Categories::standard();
+        let trackers = Trackers::built_in(&categories);
+        let index = |name: &str| categories.index_of(name).unwrap();
+        let necessary = crate::consent::CategorySet::NECESSARY;
+        // Google Ads' signature contains Google Analytics' one, which ends first.
+        let text = b"gtag('config', 'AW-123'); fbq('init', '1');";
+        let found = |allowed| {
+            trackers
+                .first_denied(text, allowed)
+                .map(|(end, category, _)| (end, category))
+        };
+        // Nothing allowed: the shortest, analytics, ends first (the standard search).
+        assert_eq!(found(necessary), Some((13, index("analytics"))));
+        // Analytics allowed: it must not hide the Ads signature around it (overlapping).
+        assert_eq!(
+            found(necessary.with(index("analytics"))),
+            Some((19, index("marketing")))
+        );
+        let everything = necessary
+            .with(index("analytics"))
+            .with(index("marketing"))
+            .with(index("preferences"));
+        assert_eq!(found(everything), None);
     }
 
     #[test]

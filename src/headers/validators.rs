@@ -43,10 +43,13 @@ fn variant_suffix(variant: &str) -> Vec<u8> {
 
 /// Makes the response's `ETag` specific to `variant`. A malformed one is removed: it cannot
 /// be told apart from another variant's.
-pub(crate) fn vary_etag(headers: &mut HeaderMap, variant: &str) {
+/// `variant` is only called when there is an `ETag` to rewrite: most pages have none.
+pub(crate) fn vary_etag(headers: &mut HeaderMap, variant: impl FnOnce() -> String) {
     let Some(etag) = headers.get(ETAG) else {
         return;
     };
+    let variant = variant();
+    let variant = variant.as_str();
     let rewritten = parse(etag.as_bytes()).and_then(|(_, opaque)| {
         let mut value = b"W/\"".to_vec();
         value.extend_from_slice(opaque);
@@ -150,7 +153,7 @@ mod tests {
             ("\"a\"b\"", None),
         ] {
             let mut h = headers(ETAG, etag);
-            vary_etag(&mut h, "5");
+            vary_etag(&mut h, || "5".to_owned());
             assert_eq!(h.get(ETAG).map(|v| v.to_str().unwrap()), expected, "{etag}");
         }
     }
