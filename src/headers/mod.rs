@@ -131,8 +131,8 @@ fn strips(consent: &Consent, category: Category<'_>, value: &HeaderValue) -> boo
 /// counts), or, without `Max-Age`, an `Expires` in the past. A site cleaning up a tracker it may
 /// no longer use must not be stopped, so deletions of denied cookies pass.
 ///
-/// This runs for every denied cookie, so it reads the attributes itself, in one pass that
-/// jumps from `;` to `;` and looks closer only at attributes starting with `m` or `e`; only an
+/// This runs for every denied cookie, so it reads the attributes itself, in one pass from `;`
+/// to `;` that looks closer only at attributes starting with `m` or `e`; only an
 /// `Expires` in the current year needs the full date, and then the `cookie` crate parses it.
 pub(crate) fn is_deletion(value: &HeaderValue) -> bool {
     let bytes = value.as_bytes();
@@ -143,10 +143,11 @@ pub(crate) fn is_deletion(value: &HeaderValue) -> bool {
     let mut expires = None;
     let mut rest = &bytes[semicolon + 1..];
     loop {
-        let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
+        // Attributes are short: plain loops, where `memchr`'s setup would cost more.
+        let end = rest.iter().position(|b| *b == b';').unwrap_or(rest.len());
         let attribute = rest[..end].trim_ascii_start();
         if matches!(attribute.first().map(|b| b | 0x20), Some(b'm' | b'e')) {
-            let (name, value) = match memchr::memchr(b'=', attribute) {
+            let (name, value) = match attribute.iter().position(|b| *b == b'=') {
                 Some(eq) => (&attribute[..eq], &attribute[eq + 1..]),
                 None => (attribute, &[][..]),
             };
