@@ -7,6 +7,7 @@
 
 pub(crate) mod language;
 pub(crate) mod render;
+mod template;
 pub(crate) mod texts;
 
 use std::collections::BTreeMap;
@@ -112,6 +113,8 @@ pub(crate) struct Banner {
     pub(crate) endpoint: String,
     /// Where the endpoint serves the stylesheet (for pages whose CSP allows no inline style).
     pub(crate) stylesheet_path: String,
+    /// The banner and the link of every language, rendered with holes for the page view.
+    templates: template::Templates,
 }
 
 impl Banner {
@@ -180,7 +183,7 @@ impl Banner {
             .iter()
             .map(|t| texts::wording_hash(revision, config.privacy_policy.as_deref(), t))
             .collect();
-        Ok(Banner {
+        let mut banner = Banner {
             enabled: config.enabled,
             settings_link: config.settings_link,
             privacy_policy: config.privacy_policy.clone(),
@@ -191,7 +194,10 @@ impl Banner {
             revision,
             endpoint: endpoint.to_owned(),
             stylesheet_path: stylesheet_path(endpoint),
-        })
+            templates: template::Templates::default(),
+        };
+        banner.templates = template::Templates::build(&banner, categories);
+        Ok(banner)
     }
 
     /// The language to show for an `Accept-Language` header.
@@ -302,23 +308,35 @@ impl PagePlan {
 
     /// The skip link for right after `<body>`, when the banner is shown.
     pub(crate) fn skip_link(&self, settings: &crate::config::Settings) -> Option<Vec<u8>> {
-        (self.insert == Insert::Banner).then(|| render::skip_link(&settings.banner, self.language))
+        if self.insert != Insert::Banner {
+            return None;
+        }
+        let banner = &settings.banner;
+        Some(match banner.templates.skip_link(self.language) {
+            Some(link) => link.to_vec(),
+            None => render::skip_link(banner, self.language),
+        })
     }
 
-    /// The markup, styled as the response's `Content-Security-Policy` allows.
+    /// The markup, styled as the response's `Content-Security-Policy` allows: the language's
+    /// template filled in, or rendered in full where a text kept a template from being made.
     pub(crate) fn markup(
         &self,
         settings: &crate::config::Settings,
         headers: &http::HeaderMap,
     ) -> Vec<u8> {
+        let banner = &settings.banner;
+        let style = render::Style::for_response(headers);
+        if let Some(template) = banner.templates.get(self.insert, self.language, self.gpc) {
+            return template.render(&self.return_to, &style, &banner.stylesheet_path);
+        }
         let page = render::Page {
-            banner: &settings.banner,
+            banner,
             categories: settings.categories(),
             language: self.language,
             return_to: &self.return_to,
             gpc: self.gpc,
         };
-        let style = render::Style::for_response(headers);
         match self.insert {
             Insert::Banner => render::banner(&page, &style),
             Insert::SettingsLink => render::settings_link(&page, &style),

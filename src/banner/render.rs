@@ -24,7 +24,14 @@ pub(crate) enum Style {
     /// A `<link>` to the endpoint's stylesheet: the page's policy allows no inline style, and
     /// the stylesheet loads under `'self'`.
     Linked,
+    /// Only while a [`Template`](super::template::Template) is made: [`STYLE_HOLE`] where the
+    /// style element goes.
+    Hole,
 }
+
+/// Marks the style element's place in a template: a control character, which `escape` never
+/// writes for anything but itself and no stylesheet or nonce of ours contains.
+pub(crate) const STYLE_HOLE: &str = "\u{1}style\u{1}";
 
 impl Style {
     /// The way the response's `Content-Security-Policy` lets the stylesheet in.
@@ -147,8 +154,9 @@ impl Sheet {
     }
 }
 
-fn style_element(style: &Style, sheet: Sheet, stylesheet_path: &str, out: &mut String) {
+pub(crate) fn style_element(style: &Style, sheet: Sheet, stylesheet_path: &str, out: &mut String) {
     match style {
+        Style::Hole => out.push_str(STYLE_HOLE),
         Style::Inline(nonce) => {
             out.push_str("<style");
             if let Some(nonce) = nonce {
