@@ -49,6 +49,12 @@ impl<'a> Out<'a> {
         }
     }
 
+    fn push_owned(&mut self, bytes: Vec<u8>) {
+        if !bytes.is_empty() {
+            self.pieces.push_back(Bytes::from(bytes));
+        }
+    }
+
     fn push_bytes(&mut self, bytes: &[u8]) {
         if !bytes.is_empty() {
             self.pieces.push_back(Bytes::copy_from_slice(bytes));
@@ -94,20 +100,21 @@ impl<'a> Out<'a> {
         &self.carry.bytes
     }
 
-    /// `bytes` go out at `at`, a position outside any held region.
-    pub(crate) fn insert_at(&mut self, at: usize, bytes: &[u8]) {
+    /// `bytes` go out at `at`, a position outside any held region. Taken owned (the banner,
+    /// a script): they become a piece without a copy.
+    pub(crate) fn insert_at(&mut self, at: usize, bytes: Vec<u8>) {
         self.push_slice(self.emitted, at);
-        self.push_bytes(bytes);
+        self.push_owned(bytes);
         self.emitted = at;
     }
 
     /// `bytes` go out just before the held region.
-    pub(crate) fn insert_before_held(&mut self, bytes: &[u8]) {
+    pub(crate) fn insert_before_held(&mut self, bytes: Vec<u8>) {
         if self.carry.bytes.is_empty() {
             self.push_slice(self.emitted, self.hold_at);
             self.emitted = self.hold_at;
         }
-        self.push_bytes(bytes);
+        self.push_owned(bytes);
     }
 
     /// The held region is output as it is.

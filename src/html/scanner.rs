@@ -839,10 +839,10 @@ impl Scanner {
             let closes_body = self.lexer.name() == b"body" && self.template_depth == 0;
             match self.closing.take_if(|_| closes_body) {
                 Some(markup) if out.holding() => {
-                    out.insert_before_held(&markup);
+                    out.insert_before_held(markup);
                     out.release();
                 }
-                Some(markup) => out.insert_at(self.tag_start, &markup),
+                Some(markup) => out.insert_at(self.tag_start, markup),
                 None if out.holding() => out.release(),
                 None => {}
             }
@@ -900,13 +900,13 @@ impl Scanner {
                 self.document = true;
                 if self.lexer.name() == b"body" && self.template_depth == 0 {
                     if let Some(markup) = self.opening.take() {
-                        out.insert_at(end, &markup);
+                        out.insert_at(end, markup);
                     }
                 }
             }
             Pending::Head => {
                 if let Some(script) = self.injection.take() {
-                    out.insert_at(end, &script);
+                    out.insert_at(end, script);
                 }
             }
         }
@@ -927,7 +927,7 @@ impl Scanner {
         if element == Element::Script && namespace == "html" {
             // A page without `<head>`: Consent Mode's script goes before its first script.
             if let Some(script) = self.injection.take() {
-                out.insert_before_held(&script);
+                out.insert_before_held(script);
             }
         }
         let verdict = {
@@ -1550,7 +1550,7 @@ impl Scanner {
         // is a fragment of a page (no `<html>` or `<body>`), which a script places in one.
         if let Some(markup) = self.closing.take() {
             if self.state == State::Data && self.template_depth == 0 && self.document {
-                out.insert_at(out.chunk.len(), &markup);
+                out.insert_at(out.chunk.len(), markup);
             } else {
                 tracing::debug!(
                     document = self.document,
