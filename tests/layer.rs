@@ -937,3 +937,25 @@ async fn a_site_may_always_delete_a_tracking_cookie() {
     let reply = send(&layer, req).await;
     assert_eq!(reply.set_cookies(), ["_fbp=; Max-Age=0; Path=/"]);
 }
+
+#[tokio::test]
+async fn only_a_real_deletion_gets_a_denied_cookie_through() {
+    let layer = builder().sink(Recorder::default()).build().unwrap();
+    let mut req = page(None);
+    for value in [
+        // A past date: the browser deletes the cookie.
+        "_fbp=; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+        // No date a browser reads: it stores a session cookie, so these must go.
+        "_fbp=fb.1.2; Expires=1970",
+        "_gcl_au=1.1.2; Expires=Wed, 01 Jan 2099 00:00:00 GMT; Expires=1970",
+        "_fbp=fb.1.3; Expires=Thu, 30 Feb 1970 00:00:00 GMT",
+    ] {
+        req.headers_mut()
+            .append("x-set-cookie", value.parse().unwrap());
+    }
+    let reply = send(&layer, req).await;
+    assert_eq!(
+        reply.set_cookies(),
+        ["_fbp=; Expires=Thu, 01 Jan 1970 00:00:00 GMT"]
+    );
+}

@@ -131,9 +131,11 @@ fn strips(consent: &Consent, category: Category<'_>, value: &HeaderValue) -> boo
 /// counts), or, without `Max-Age`, an `Expires` in the past. A site cleaning up a tracker it may
 /// no longer use must not be stopped, so deletions of denied cookies pass.
 ///
-/// This runs for every denied cookie, so it reads the attributes itself, in one pass from `;`
-/// to `;` that looks closer only at attributes starting with `m` or `e`; only an
-/// `Expires` in the current year needs the full date, and then the `cookie` crate parses it.
+/// Read as a browser reads them (RFC 6265bis, 5.7): an attribute whose value is not valid is
+/// ignored, so an `Expires` counts only if it is a date by the cookie-date algorithm (a
+/// tracker's `Expires=1970` sets a session cookie, it deletes nothing), and of several valid
+/// ones the last counts. This runs for every denied cookie, so it reads the attributes itself,
+/// in one pass from `;` to `;` that looks closer only at attributes starting with `m` or `e`.
 pub(crate) fn is_deletion(value: &HeaderValue) -> bool {
     let bytes = value.as_bytes();
     let Some(semicolon) = memchr::memchr(b';', bytes) else {
@@ -156,7 +158,7 @@ pub(crate) fn is_deletion(value: &HeaderValue) -> bool {
                 // RFC 6265bis 5.7.2: a Max-Age that is not an integer is ignored.
                 max_age = parse_max_age(value).or(max_age);
             } else if name.eq_ignore_ascii_case(b"expires") {
-                expires = Some(value);
+                expires = crate::time::parse_cookie_date(value).or(expires);
             }
         }
         match rest.get(end + 1..) {
@@ -166,7 +168,7 @@ pub(crate) fn is_deletion(value: &HeaderValue) -> bool {
     }
     match (max_age, expires) {
         (Some(age), _) => age <= 0,
-        (None, Some(date)) => expires_in_the_past(date, value),
+        (None, Some(at)) => at <= i64::try_from(crate::time::now_secs()).unwrap_or(i64::MAX),
         (None, None) => false,
     }
 }
@@ -188,24 +190,6 @@ fn parse_max_age(digits: &[u8]) -> Option<i64> {
     } else {
         1
     })
-}
-
-/// Decided by the year where it differs from this one; otherwise by the full date.
-fn expires_in_the_past(date: &[u8], whole: &HeaderValue) -> bool {
-    let year = date
-        .split(|b| !b.is_ascii_digit())
-        .find(|token| token.len() == 4)
-        .and_then(|token| std::str::from_utf8(token).ok()?.parse::<u64>().ok());
-    let this_year = crate::time::year_at(crate::time::now_secs());
-    match year {
-        Some(year) if year != this_year => year < this_year,
-        _ => whole
-            .to_str()
-            .ok()
-            .and_then(|text| cookie::Cookie::parse(text).ok())
-            .and_then(|cookie| cookie.expires_datetime())
-            .is_some_and(|at| at <= cookie::time::OffsetDateTime::now_utc()),
-    }
 }
 
 /// Removes the `Set-Cookie` values for which `remove(position, value)` holds, keeping the order
@@ -445,6 +429,10 @@ mod tests {
             "_ga=x; Path=/;  MAX-AGE\t=\t0 ;Secure",
             "_ga=x;eXpIrEs=Thu, 01 Jan 1970 00:00:00 GMT;Path=/",
             "_ga=x; Max-Age=10; Max-Age=junk; max-age=0",
+            // The last valid `Expires` counts; one that is no date is ignored.
+            "_ga=x; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Expires=junk 9999",
+            "_ga=x; Expires=Fri, 01 Jan 2100 00:00:00 GMT; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            "_ga=x; Expires=Thu, 01 Jan 0001 00:00:00 GMT",
         ] {
             assert!(
                 is_deletion(&HeaderValue::from_static(deletion)),
@@ -465,6 +453,12 @@ mod tests {
             "_ga=GA1.1; Max-Age=0x; Expires=Fri, 01 Jan 2100 00:00:00 GMT",
             "_ga=0; Path=/; Mode=0; Ex=-1",
             "_ga=GA1.1;",
+            // Not dates, so not deletions: browsers keep these cookies.
+            "_ga=GA1.1; Expires=1970",
+            "_ga=GA1.1; Expires=Wed, 01 Jan 2099 00:00:00 GMT; Expires=1970",
+            "_ga=GA1.1; Expires=a1970 01 Jan 2099 00:00:00 GMT",
+            "_ga=GA1.1; Expires=Thu, 30 Feb 1970 00:00:00 GMT",
+            "_ga=GA1.1; Expires=Thu, 01 Jan 1600 00:00:00 GMT",
         ] {
             assert!(
                 !is_deletion(&HeaderValue::from_static(setting)),
