@@ -203,6 +203,26 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Against the `time` crate (through `cookie`), on dates written the usual way.
+        #[test]
+        fn cookie_dates_agree_with_the_time_crate(
+            year in 1601i32..=9999, month in 1u8..=12, day in 1u8..=31,
+            hour in 0u8..24, minute in 0u8..60, second in 0u8..60,
+        ) {
+            use cookie::time::{Date, Month, PrimitiveDateTime, Time};
+            let month_name = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+                "Oct", "Nov", "Dec"][usize::from(month - 1)];
+            let text = format!("Mon, {day:02} {month_name} {year} {hour:02}:{minute:02}:{second:02} GMT");
+            let expected = Month::try_from(month)
+                .ok()
+                .and_then(|m| Date::from_calendar_date(year, m, day).ok())
+                .and_then(|date| Some(PrimitiveDateTime::new(date, Time::from_hms(hour, minute, second).ok()?)))
+                .map(|at| at.assume_utc().unix_timestamp());
+            proptest::prop_assert_eq!(parse_cookie_date(text.as_bytes()), expected, "{}", text);
+        }
+    }
+
     #[test]
     fn civil_days_round_trip() {
         for days in [0u64, 1, 59, 365, 10_957, 11_016, 20_000, 47_482, 2_932_896] {
