@@ -1,6 +1,7 @@
-//! Eight bytes at a time in a `u64` ("SIMD within a register"), for the short scans that run
-//! on every request or tag, where a byte loop's branches cost more than the arithmetic and a
-//! `memchr` call's setup more than the search. Bytes are read little-endian: byte `i` of the
+//! Eight bytes at a time in a `u64` ("SIMD within a register"), for the consent cookie's short
+//! fields, read on every request that needs the consent, where a byte loop's branches cost more
+//! than the arithmetic and a `memchr` call's setup more than the search. (Tried for the HTML
+//! scanner's searches too, without gain: see BENCHMARKS.md.) Bytes are read little-endian: byte `i` of the
 //! input is bits `8 * i .. 8 * i + 8` of the word, and a flag for it is its high bit.
 
 pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;

@@ -46,7 +46,7 @@ pub(crate) fn parse_cookie_date(text: &[u8]) -> Option<i64> {
             }
         }
         if day.is_none() {
-            if let Some(d) = leading_number(token, 1, 2) {
+            if let Some((d, _)) = leading_number(token, 1, 2) {
                 day = Some(d);
                 continue;
             }
@@ -58,7 +58,7 @@ pub(crate) fn parse_cookie_date(text: &[u8]) -> Option<i64> {
             }
         }
         if year.is_none() {
-            if let Some(y) = leading_number(token, 2, 4) {
+            if let Some((y, _)) = leading_number(token, 2, 4) {
                 year = Some(y);
                 continue;
             }
@@ -83,31 +83,22 @@ pub(crate) fn parse_cookie_date(text: &[u8]) -> Option<i64> {
 /// `time-field ":" time-field ":" time-field`, each one or two digits, then nothing or a
 /// non-digit.
 fn hms_time(token: &[u8]) -> Option<(u32, u32, u32)> {
-    let mut fields = [0u32; 3];
-    let mut rest = token;
-    for (i, field) in fields.iter_mut().enumerate() {
-        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        if !(1..=2).contains(&digits) {
-            return None;
-        }
-        *field = rest[..digits]
-            .iter()
-            .fold(0, |n, d| n * 10 + u32::from(d - b'0'));
-        rest = &rest[digits..];
-        if i < 2 {
-            rest = rest.strip_prefix(b":")?;
-        }
-    }
-    Some((fields[0], fields[1], fields[2]))
+    let (hour, rest) = leading_number(token, 1, 2)?;
+    let (minute, rest) = leading_number(rest.strip_prefix(b":")?, 1, 2)?;
+    let (second, _) = leading_number(rest.strip_prefix(b":")?, 1, 2)?;
+    Some((hour, minute, second))
 }
 
-/// `min` to `max` digits at the start, then nothing or a non-digit.
-fn leading_number(token: &[u8], min: usize, max: usize) -> Option<u32> {
+/// `min` to `max` digits at the start, then nothing or a non-digit: their value, and what
+/// follows them.
+fn leading_number(token: &[u8], min: usize, max: usize) -> Option<(u32, &[u8])> {
     let digits = token.iter().take_while(|b| b.is_ascii_digit()).count();
+    // At most four digits: no overflow.
     (min..=max).contains(&digits).then(|| {
-        token[..digits]
+        let value = token[..digits]
             .iter()
-            .fold(0, |n, d| n * 10 + u32::from(d - b'0'))
+            .fold(0, |n, d| n * 10 + u32::from(d - b'0'));
+        (value, &token[digits..])
     })
 }
 
@@ -178,6 +169,11 @@ mod tests {
         // Years 70-99 are 19xx, 0-69 are 20xx, however many digits spell them.
         assert_eq!(date("1 Jan 69 00:00:00"), date("1 Jan 2069 00:00:00"));
         assert_eq!(date("Thu, 01 Jan 0001 00:00:00 GMT"), Some(978_307_200));
+        // A long run of digits is no token of the date (and overflows nothing).
+        assert_eq!(
+            date("99999999999999999999 01 Jan 2001 00:00:00"),
+            Some(978_307_200)
+        );
         for unusable in [
             "1970",
             "",

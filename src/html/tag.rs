@@ -460,14 +460,15 @@ pub(crate) fn end_of_tag(buf: &[u8], from: usize) -> Option<usize> {
 mod skim {
     /// Before an attribute name (also after a quoted value, or a `/`).
     pub(super) const BETWEEN: u8 = 0;
+    /// In an attribute name, or after it: both go on the same way (white space, `=`, a new
+    /// name), so the merged machine needs one state for them.
     pub(super) const NAME: u8 = 1;
-    pub(super) const AFTER_NAME: u8 = 2;
-    pub(super) const BEFORE_VALUE: u8 = 3;
-    pub(super) const UNQUOTED: u8 = 4;
+    pub(super) const BEFORE_VALUE: u8 = 2;
+    pub(super) const UNQUOTED: u8 = 3;
     /// Entered at an opening quote; the quoted value is jumped over.
-    pub(super) const IN_DOUBLE: u8 = 5;
-    pub(super) const IN_SINGLE: u8 = 6;
-    pub(super) const DONE: u8 = 7;
+    pub(super) const IN_DOUBLE: u8 = 4;
+    pub(super) const IN_SINGLE: u8 = 5;
+    pub(super) const DONE: u8 = 6;
 
     pub(super) const OTHER: u8 = 0;
     pub(super) const WS: u8 = 1;
@@ -496,44 +497,15 @@ static SKIM_KIND: [u8; 256] = {
 /// `SKIM[state][kind]`: the WHATWG attribute states with what only matters for recording
 /// merged away. `=` before a name starts one; a quote in a name or unquoted value is part of
 /// it; after a quoted value, as after `/`, comes whatever may start an attribute.
+#[rustfmt::skip]
 static SKIM: [[u8; 8]; 8] = {
     use skim::*;
     let mut next = [[DONE; 8]; 8];
-    //                  OTHER         WS            SLASH      GT    EQ            DOUBLE     SINGLE
-    next[BETWEEN as usize] = [NAME, BETWEEN, BETWEEN, DONE, NAME, NAME, NAME, DONE];
-    next[NAME as usize] = [
-        NAME,
-        AFTER_NAME,
-        BETWEEN,
-        DONE,
-        BEFORE_VALUE,
-        NAME,
-        NAME,
-        DONE,
-    ];
-    next[AFTER_NAME as usize] = [
-        NAME,
-        AFTER_NAME,
-        BETWEEN,
-        DONE,
-        BEFORE_VALUE,
-        NAME,
-        NAME,
-        DONE,
-    ];
-    next[BEFORE_VALUE as usize] = [
-        UNQUOTED,
-        BEFORE_VALUE,
-        UNQUOTED,
-        DONE,
-        UNQUOTED,
-        IN_DOUBLE,
-        IN_SINGLE,
-        DONE,
-    ];
-    next[UNQUOTED as usize] = [
-        UNQUOTED, BETWEEN, UNQUOTED, DONE, UNQUOTED, UNQUOTED, UNQUOTED, DONE,
-    ];
+    //                               OTHER     WS            SLASH     GT    EQ            DOUBLE     SINGLE     -
+    next[BETWEEN as usize] =      [NAME,     BETWEEN,      BETWEEN,  DONE, NAME,         NAME,      NAME,      DONE];
+    next[NAME as usize] =         [NAME,     NAME,         BETWEEN,  DONE, BEFORE_VALUE, NAME,      NAME,      DONE];
+    next[BEFORE_VALUE as usize] = [UNQUOTED, BEFORE_VALUE, UNQUOTED, DONE, UNQUOTED,     IN_DOUBLE, IN_SINGLE, DONE];
+    next[UNQUOTED as usize] =     [UNQUOTED, BETWEEN,      UNQUOTED, DONE, UNQUOTED,     UNQUOTED,  UNQUOTED,  DONE];
     next
 };
 
