@@ -39,30 +39,12 @@ pub(crate) fn parse_cookie_date(text: &[u8]) -> Option<i64> {
         |b: u8| matches!(b, 0x09 | 0x20..=0x2f | 0x3b..=0x40 | 0x5b..=0x60 | 0x7b..=0x7e);
     let (mut time, mut day, mut month, mut year) = (None, None, None, None);
     for token in text.split(|b| is_delimiter(*b)).filter(|t| !t.is_empty()) {
-        if time.is_none() {
-            if let Some(hms) = hms_time(token) {
-                time = Some(hms);
-                continue;
-            }
-        }
-        if day.is_none() {
-            if let Some((d, _)) = leading_number(token, 1, 2) {
-                day = Some(d);
-                continue;
-            }
-        }
-        if month.is_none() {
-            if let Some(m) = month_of(token) {
-                month = Some(m);
-                continue;
-            }
-        }
-        if year.is_none() {
-            if let Some((y, _)) = leading_number(token, 2, 4) {
-                year = Some(y);
-                continue;
-            }
-        }
+        // A token fills the first part, in this order, that is still missing and that it
+        // reads as.
+        let _ = fill(&mut time, || hms_time(token))
+            || fill(&mut day, || Some(leading_number(token, 1, 2)?.0))
+            || fill(&mut month, || month_of(token))
+            || fill(&mut year, || Some(leading_number(token, 2, 4)?.0));
     }
     let ((hour, minute, second), day, month, year) = (time?, day?, month?, year?);
     let year = match year {
@@ -78,6 +60,15 @@ pub(crate) fn parse_cookie_date(text: &[u8]) -> Option<i64> {
     }
     let days = days_from_civil(i64::from(year), i64::from(month), i64::from(day));
     Some(days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second))
+}
+
+/// Sets an unset `slot` to what `read` reads; whether it did.
+fn fill<T>(slot: &mut Option<T>, read: impl FnOnce() -> Option<T>) -> bool {
+    if slot.is_some() {
+        return false;
+    }
+    *slot = read();
+    slot.is_some()
 }
 
 /// `time-field ":" time-field ":" time-field`, each one or two digits, then nothing or a

@@ -211,26 +211,23 @@ async fn tab_to_and_press(browser: &mut Browser, selector: &str, key: &str) -> u
 async fn switch_analytics(browser: &mut Browser, keyboard: bool, on_settings: bool) -> usize {
     if !on_settings {
         let mark = browser.events.len();
-        if keyboard {
-            tab_to_and_press(browser, ".tc-settings-link", "Enter").await;
-        } else {
-            browser.click(".tc-settings-link").await;
-        }
+        activate(browser, keyboard, ".tc-settings-link", "Enter").await;
         browser.wait_for_load(mark).await;
     }
-    if keyboard {
-        tab_to_and_press(browser, "#tc-cat-analytics", "Space").await;
-    } else {
-        browser.click("#tc-cat-analytics").await;
-    }
+    activate(browser, keyboard, "#tc-cat-analytics", "Space").await;
     let mark = browser.events.len();
-    if keyboard {
-        tab_to_and_press(browser, "button[value=save]", "Enter").await;
-    } else {
-        browser.click("button[value=save]").await;
-    }
+    activate(browser, keyboard, "button[value=save]", "Enter").await;
     browser.wait_for_load(mark).await;
     mark
+}
+
+/// Activates a control by a mouse click, or by keyboard alone: Tab to it, then `key`.
+async fn activate(browser: &mut Browser, keyboard: bool, selector: &str, key: &str) {
+    if keyboard {
+        tab_to_and_press(browser, selector, key).await;
+    } else {
+        browser.click(selector).await;
+    }
 }
 
 /// Runs axe-core over `context` (a selector, or the whole document) and returns the

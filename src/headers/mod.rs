@@ -340,24 +340,30 @@ pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool, page: bool) {
     const LANGUAGE_DEST: HeaderValue = HeaderValue::from_static("accept-language, sec-fetch-dest");
     const LANGUAGE: HeaderValue = HeaderValue::from_static("accept-language");
     const DEST: HeaderValue = HeaderValue::from_static("sec-fetch-dest");
-    let missing = match (has_cookie, has_gpc) {
-        (false, false) => Some(COOKIE_GPC),
-        (false, true) => Some(COOKIE),
-        (true, false) => Some(GPC),
-        (true, true) => None,
+    append_missing(headers, (has_cookie, COOKIE), (has_gpc, GPC), COOKIE_GPC);
+    append_missing(
+        headers,
+        (has_language, LANGUAGE),
+        (has_dest, DEST),
+        LANGUAGE_DEST,
+    );
+}
+
+/// Appends to `Vary` the fields of a pair that it lacks, in one value (`both` when it lacks
+/// both).
+fn append_missing(
+    headers: &mut HeaderMap,
+    (has_first, first): (bool, HeaderValue),
+    (has_second, second): (bool, HeaderValue),
+    both: HeaderValue,
+) {
+    let missing = match (has_first, has_second) {
+        (false, false) => both,
+        (false, true) => first,
+        (true, false) => second,
+        (true, true) => return,
     };
-    if let Some(missing) = missing {
-        headers.append(VARY, missing);
-    }
-    let missing = match (has_language, has_dest) {
-        (false, false) => Some(LANGUAGE_DEST),
-        (false, true) => Some(LANGUAGE),
-        (true, false) => Some(DEST),
-        (true, true) => None,
-    };
-    if let Some(missing) = missing {
-        headers.append(VARY, missing);
-    }
+    headers.append(VARY, missing);
 }
 
 #[cfg(test)]
