@@ -5,17 +5,16 @@
 //! shorter one. The layer's own consent cookie is always `necessary`.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::sync::Arc;
-
-use aho_corasick::automaton::Automaton;
-use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind, StartKind};
 
 use crate::consent::Categories;
 
 pub(crate) mod data;
+mod names;
 pub(crate) mod trackers;
+
+use names::{NameTrie, PrefixRule};
 
 /// How a rule matches a cookie name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,127 +234,12 @@ impl Hasher for NameHasher {
     }
 }
 
-/// Candidates kept per lookup: literal prefixes of one name that are rules' literal prefixes
-/// (a handful in any real catalog).
-const MAX_CANDIDATES: usize = 16;
-
-/// A rule found through its literal prefix, checked against the whole name.
-#[derive(Debug)]
-struct PrefixRule {
-    /// `None` for a plain prefix; the segments of a pattern otherwise.
-    pattern: Option<Box<[Segment]>>,
-    target: Target,
-    from_site: bool,
-    literal_len: usize,
-}
-
-/// Cookie name rules compiled for lookup: a hash map of exact names, and one anchored
-/// automaton over the literal prefixes of prefix and pattern rules, whose every match is a
-/// candidate checked against the whole name.
-#[derive(Debug)]
-struct Matcher {
-    exact: HashMap<Box<[u8]>, Target, BuildHasherDefault<NameHasher>>,
-    /// An anchored DFA over the literal prefixes, walked a byte at a time: every state passed
-    /// that ends a literal is a candidate, and the walk stops at the first dead state.
-    prefixes: Option<DFA>,
-    /// By the automaton's pattern id.
-    prefix_rules: Vec<PrefixRule>,
-}
-
-impl Matcher {
-    fn new(
-        exact: HashMap<Box<[u8]>, Target, BuildHasherDefault<NameHasher>>,
-        prefix_rules: Vec<PrefixRule>,
-        literals: Vec<Box<[u8]>>,
-    ) -> Self {
-        let automaton = DFA::builder()
-            .match_kind(MatchKind::Standard)
-            .start_kind(StartKind::Anchored)
-            .build(&literals);
-        let prefixes = match automaton {
-            Ok(automaton) if !literals.is_empty() => Some(automaton),
-            Ok(_) => None,
-            // Only a pattern set far beyond any catalog's size can fail to build; fall back
-            // to exact names rather than failing the layer.
-            Err(error) => {
-                tracing::error!(%error, "tower-consent: cookie prefix rules could not be compiled");
-                None
-            }
-        };
-        Matcher {
-            exact,
-            prefixes,
-            prefix_rules,
-        }
-    }
-
-    /// An exact name first; else, of the prefix and pattern rules that match, a site's rule
-    /// before a built-in one, then the longest literal prefix, then the first declared.
-    fn find(&self, name: &[u8]) -> Option<Target> {
-        if let Some(target) = self.exact.get(name) {
-            return Some(*target);
-        }
-        let automaton = self.prefixes.as_ref()?;
-        // The walk meets candidates shortest literal first; they are judged best first, so a
-        // pattern is only checked against the name when no better rule applies.
-        let mut candidates = [0u32; MAX_CANDIDATES];
-        let mut count = 0;
-        let mut sid = automaton.start_state(Anchored::Yes).ok()?;
-        for &byte in name {
-            sid = automaton.next_state(Anchored::Yes, sid, byte);
-            if automaton.is_dead(sid) {
-                break;
-            }
-            if automaton.is_match(sid) {
-                for index in 0..automaton.match_len(sid) {
-                    if count < MAX_CANDIDATES {
-                        candidates[count] = automaton.match_pattern(sid, index).as_u32();
-                        count += 1;
-                    }
-                }
-            }
-        }
-        let rank = |id: u32| {
-            let rule = self.prefix_rules.get(id as usize);
-            (
-                rule.is_some_and(|r| r.from_site),
-                rule.map_or(0, |r| r.literal_len),
-                std::cmp::Reverse(id),
-            )
-        };
-        // Best first, picked one at a time rather than sorted: the best usually matches, so
-        // one pass over a handful of candidates is all it costs.
-        let mut remaining = &mut candidates[..count];
-        while !remaining.is_empty() {
-            let (at, _) = remaining
-                .iter()
-                .enumerate()
-                .max_by_key(|(_, id)| rank(**id))?;
-            let last = remaining.len() - 1;
-            remaining.swap(at, last);
-            let (rest, picked) = remaining.split_at_mut(last);
-            remaining = rest;
-            let Some(rule) = self.prefix_rules.get(picked[0] as usize) else {
-                continue;
-            };
-            let matches = match &rule.pattern {
-                None => true,
-                Some(segments) => matches_segments(segments, name),
-            };
-            if matches {
-                return Some(rule.target);
-            }
-        }
-        None
-    }
-}
-
 /// The compiled cookie rules of one layer.
 #[derive(Debug)]
 pub(crate) struct Catalog {
     /// Site and built-in rules merged so that one lookup answers as if the site's rules were
     /// consulted first (see [`Catalog::compile`]).
-    matcher: Matcher,
+    names: NameTrie,
     services: Vec<Arc<str>>,
     consent_cookie: Box<str>,
     /// Hosts and inline-script signatures.
@@ -398,9 +282,8 @@ impl Catalog {
             site_prefixes.iter().any(|p| literal.starts_with(p))
         };
         let mut services: Vec<Arc<str>> = Vec::new();
-        let mut exact: HashMap<Box<[u8]>, Target, _> = HashMap::default();
+        let mut exact: HashMap<Box<[u8]>, Target> = HashMap::new();
         let mut prefix_rules: Vec<PrefixRule> = Vec::new();
-        let mut literals: Vec<Box<[u8]>> = Vec::new();
         let mut add = |rule: &CookieRule, from_site: bool| -> Result<(), UnknownRuleCategory> {
             let Some(category) = categories.index_of(&rule.category) else {
                 if from_site {
@@ -440,20 +323,16 @@ impl Catalog {
                     // A later site rule for the same prefix replaces an earlier one.
                     let same = prefix_rules
                         .iter()
-                        .zip(&literals)
-                        .position(|(r, l)| r.pattern == segments && *l == literal);
+                        .position(|r| r.pattern == segments && r.literal == literal);
                     match same {
                         Some(i) if from_site => prefix_rules[i].target = target,
                         Some(_) => {}
-                        None => {
-                            prefix_rules.push(PrefixRule {
-                                pattern: segments,
-                                target,
-                                from_site,
-                                literal_len: literal.len(),
-                            });
-                            literals.push(literal);
-                        }
+                        None => prefix_rules.push(PrefixRule {
+                            literal,
+                            pattern: segments,
+                            target,
+                            from_site,
+                        }),
                     }
                 }
             }
@@ -468,9 +347,8 @@ impl Catalog {
         {
             add(rule, false)?;
         }
-        let matcher = Matcher::new(exact, prefix_rules, literals);
         Ok(Catalog {
-            matcher,
+            names: NameTrie::new(exact, prefix_rules),
             services,
             consent_cookie: consent_cookie.into(),
             trackers: trackers::Trackers::compile(categories, site_trackers)?,
@@ -485,7 +363,7 @@ impl Catalog {
                 service: None,
             });
         }
-        let target = self.matcher.find(name)?;
+        let target = self.names.find(name)?;
         Some(Classification {
             category: target.category,
             service: target
@@ -665,6 +543,22 @@ mod tests {
             Some(3),
             "built-in rules stay"
         );
+    }
+
+    #[test]
+    fn a_rule_applies_only_to_names_that_start_with_its_literal() {
+        // `p_` ends the walk to `amp_` without starting it: it must not claim Amplitude's
+        // cookies, nor `o_` those of `cto_`, whatever their rank.
+        let rules = site(&[
+            ("p_*", "necessary"),
+            ("o_*", "necessary"),
+            ("p_<id>x", "necessary"),
+        ]);
+        let catalog = with_site_rules(&rules);
+        assert_eq!(category_of(&catalog, "amp_a1b2c3"), Some(2));
+        assert_eq!(category_of(&catalog, "cto_bundle"), Some(3));
+        assert_eq!(category_of(&catalog, "p_1"), Some(0));
+        assert_eq!(category_of(&catalog, "amp_x"), Some(2));
     }
 
     #[test]

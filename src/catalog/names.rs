@@ -1,0 +1,316 @@
+//! The cookie-name matcher: one trie over every exact name and every literal prefix of the
+//! prefix and pattern rules, walked once along a name.
+//!
+//! Each node knows the exact rule for the name its path spells, and the prefix and pattern
+//! rules whose literal is its path or a prefix of it, best first. A lookup is one walk down the
+//! name and one pass over a short list, with no hashing. (An anchored Aho-Corasick automaton
+//! did the prefix part before, but its states also report the literals that only *end* the
+//! path walked, so a site's `p_*` claimed Amplitude's `amp_…` cookies.)
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use super::{Segment, Target, matches_segments};
+
+/// A prefix or pattern rule, found through its literal and then checked against the whole name.
+#[derive(Debug)]
+pub(super) struct PrefixRule {
+    /// The text every name the rule matches starts with (never empty).
+    pub(super) literal: Box<[u8]>,
+    /// `None` for a plain prefix; the segments of a pattern otherwise.
+    pub(super) pattern: Option<Box<[Segment]>>,
+    pub(super) target: Target,
+    pub(super) from_site: bool,
+}
+
+impl PrefixRule {
+    fn matches(&self, name: &[u8]) -> bool {
+        self.pattern
+            .as_deref()
+            .is_none_or(|segments| matches_segments(segments, name))
+    }
+}
+
+/// Exact names and prefix rules, compiled for lookup.
+#[derive(Debug)]
+pub(super) struct NameTrie {
+    nodes: Vec<Node>,
+    /// The bytes that lead out of the nodes with few edges, node after node...
+    edge_bytes: Vec<u8>,
+    /// ...and the node each leads to.
+    edge_nodes: Vec<u32>,
+    /// For each node with many edges, 256 entries: the node each byte leads to, 0 for none
+    /// (the root is no one's child).
+    rows: Vec<u32>,
+    /// Per node, indexes in `rules` of the rules whose literal the node's path starts with,
+    /// best first: a site's rule before a built-in one, then the longer literal, then the
+    /// first declared. A node that ends no literal shares its parent's list.
+    candidates: Vec<u32>,
+    rules: Vec<PrefixRule>,
+}
+
+/// Nodes with more edges than this get a row: a scan of a few bytes is cheaper than a row's
+/// cache line, but most names pass through the few wide nodes (the root, `_`, `_g`).
+const MAX_SCANNED_EDGES: usize = 4;
+
+#[derive(Debug, Clone)]
+enum Edges {
+    /// In `edge_bytes` and `edge_nodes`.
+    Few(Range<u32>),
+    /// Row number in `rows`.
+    Row(u32),
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    edges: Edges,
+    candidates: Range<u32>,
+    /// The rule for the name the path spells exactly, if one names it.
+    exact: Option<Target>,
+}
+
+impl NameTrie {
+    /// `rules` in the order they were declared, which breaks ties between equal ranks.
+    pub(super) fn new(
+        exact: impl IntoIterator<Item = (Box<[u8]>, Target)>,
+        rules: Vec<PrefixRule>,
+    ) -> Self {
+        let mut building = Building::default();
+        for (name, target) in exact {
+            let node = building.insert(&name);
+            building.nodes[node].exact = Some(target);
+        }
+        for (index, rule) in rules.iter().enumerate() {
+            let node = building.insert(&rule.literal);
+            building.nodes[node].ends.push(index);
+        }
+        building.finish(rules)
+    }
+
+    /// An exact name first; else the best prefix or pattern rule that matches the whole name.
+    pub(super) fn find(&self, name: &[u8]) -> Option<Target> {
+        let mut node = self.nodes.first()?;
+        let mut walked = 0;
+        for &byte in name {
+            let Some(next) = self.child(node, byte) else {
+                break;
+            };
+            node = next;
+            walked += 1;
+        }
+        if walked == name.len() {
+            if let Some(target) = node.exact {
+                return Some(target);
+            }
+        }
+        self.candidates
+            .get(range(&node.candidates))?
+            .iter()
+            .filter_map(|index| self.rules.get(*index as usize))
+            .find(|rule| rule.matches(name))
+            .map(|rule| rule.target)
+    }
+
+    fn child(&self, node: &Node, byte: u8) -> Option<&Node> {
+        let next = match &node.edges {
+            Edges::Few(edges) => {
+                let edges = range(edges);
+                let at = self
+                    .edge_bytes
+                    .get(edges.clone())?
+                    .iter()
+                    .position(|b| *b == byte)?;
+                *self.edge_nodes.get(edges.start + at)?
+            }
+            Edges::Row(row) => match *self.rows.get(*row as usize * 256 + usize::from(byte))? {
+                0 => return None,
+                next => next,
+            },
+        };
+        self.nodes.get(next as usize)
+    }
+}
+
+fn range(span: &Range<u32>) -> Range<usize> {
+    span.start as usize..span.end as usize
+}
+
+/// The trie as it is built: children in ordered maps, and at each node the rules whose
+/// literal ends there.
+#[derive(Default)]
+struct Building {
+    nodes: Vec<BuildingNode>,
+}
+
+#[derive(Default)]
+struct BuildingNode {
+    children: BTreeMap<u8, usize>,
+    ends: Vec<usize>,
+    exact: Option<Target>,
+}
+
+impl Building {
+    /// The node whose path spells `text`, made if missing.
+    fn insert(&mut self, text: &[u8]) -> usize {
+        if self.nodes.is_empty() {
+            self.nodes.push(BuildingNode::default());
+        }
+        let mut node = 0;
+        for &byte in text {
+            node = match self.nodes[node].children.get(&byte) {
+                Some(child) => *child,
+                None => {
+                    let child = self.nodes.len();
+                    self.nodes.push(BuildingNode::default());
+                    self.nodes[node].children.insert(byte, child);
+                    child
+                }
+            };
+        }
+        node
+    }
+
+    fn finish(self, rules: Vec<PrefixRule>) -> NameTrie {
+        let mut building = self.nodes;
+        if building.is_empty() {
+            building.push(BuildingNode::default());
+        }
+        let rank = |index: &usize| {
+            let rule = &rules[*index];
+            (
+                std::cmp::Reverse(rule.from_site),
+                std::cmp::Reverse(rule.literal.len()),
+                *index,
+            )
+        };
+        let mut nodes = Vec::with_capacity(building.len());
+        let (mut edge_bytes, mut edge_nodes, mut rows, mut candidates) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // What each node inherits from its parent: the rule list, and where it is stored.
+        let mut inherited: Vec<(Vec<usize>, Range<u32>)> = vec![(Vec::new(), 0..0); building.len()];
+        // A child is always made after its parent, so parents come first.
+        for (index, node) in building.iter().enumerate() {
+            let (mut list, mut span) = std::mem::take(&mut inherited[index]);
+            if !node.ends.is_empty() {
+                list.extend(node.ends.iter().copied());
+                list.sort_by_key(rank);
+                let start = small(candidates.len());
+                candidates.extend(list.iter().map(|i| small(*i)));
+                span = start..small(candidates.len());
+            }
+            for (&child, inherits) in node
+                .children
+                .values()
+                .zip(std::iter::repeat((list, span.clone())))
+            {
+                inherited[child] = inherits;
+            }
+            let edges = if node.children.len() > MAX_SCANNED_EDGES {
+                let row = rows.len() / 256;
+                rows.resize(rows.len() + 256, 0);
+                for (&byte, &child) in &node.children {
+                    rows[row * 256 + usize::from(byte)] = small(child);
+                }
+                Edges::Row(small(row))
+            } else {
+                let start = small(edge_bytes.len());
+                edge_bytes.extend(node.children.keys());
+                edge_nodes.extend(node.children.values().map(|child| small(*child)));
+                Edges::Few(start..small(edge_bytes.len()))
+            };
+            nodes.push(Node {
+                edges,
+                candidates: span,
+                exact: node.exact,
+            });
+        }
+        NameTrie {
+            nodes,
+            rows,
+            edge_bytes,
+            edge_nodes,
+            candidates,
+            rules,
+        }
+    }
+}
+
+/// An index as stored: a catalog has some thousands of nodes, far from `u32::MAX`.
+fn small(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the trie must answer, read straight from the rules: the exact name, else of the
+    /// rules whose literal starts the name and whose pattern matches it, the best ranked.
+    fn reference(
+        exact: &[(Box<[u8]>, Target)],
+        rules: &[PrefixRule],
+        name: &[u8],
+    ) -> Option<usize> {
+        if let Some((_, target)) = exact.iter().find(|(n, _)| **n == *name) {
+            return Some(target.category);
+        }
+        rules
+            .iter()
+            .enumerate()
+            .filter(|(_, rule)| name.starts_with(&rule.literal) && rule.matches(name))
+            .min_by_key(|(index, rule)| {
+                (
+                    std::cmp::Reverse(rule.from_site),
+                    std::cmp::Reverse(rule.literal.len()),
+                    *index,
+                )
+            })
+            .map(|(_, rule)| rule.target.category)
+    }
+
+    /// Short texts over three letters, so that names, literals and patterns overlap often.
+    fn text() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'_')], 1..5)
+    }
+
+    fn rule() -> impl Strategy<Value = (Vec<u8>, Option<Vec<u8>>, bool)> {
+        (text(), proptest::option::of(text()), any::<bool>())
+    }
+
+    proptest! {
+        #[test]
+        fn the_trie_answers_as_the_rules_read(
+            exact in proptest::collection::btree_set(text(), 0..6),
+            rules in proptest::collection::vec(rule(), 0..8),
+            names in proptest::collection::vec(text(), 1..12),
+        ) {
+            // Categories number the rules, so an answer tells which rule gave it.
+            let exact: Vec<(Box<[u8]>, Target)> = exact
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| (name.into(), Target { category: 100 + i, service: None }))
+                .collect();
+            let rules: Vec<PrefixRule> = rules
+                .into_iter()
+                .enumerate()
+                .map(|(i, (literal, tail, from_site))| PrefixRule {
+                    // A pattern `literal<any>tail`, or a plain prefix.
+                    pattern: tail.clone().map(|tail| {
+                        vec![Segment::Literal(literal.clone().into()), Segment::Any, Segment::Literal(tail.into())]
+                            .into_boxed_slice()
+                    }),
+                    literal: literal.into(),
+                    target: Target { category: i, service: None },
+                    from_site,
+                })
+                .collect();
+            let expected: Vec<Option<usize>> =
+                names.iter().map(|name| reference(&exact, &rules, name)).collect();
+            let trie = NameTrie::new(exact.iter().cloned(), rules);
+            let found: Vec<Option<usize>> =
+                names.iter().map(|name| trie.find(name).map(|t| t.category)).collect();
+            prop_assert_eq!(found, expected);
+        }
+    }
+}
