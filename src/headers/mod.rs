@@ -473,6 +473,58 @@ mod tests {
         }
     }
 
+    /// `is_deletion` read the plain way: split at every `;`, then at the first `=`.
+    fn is_deletion_by_splitting(value: &[u8]) -> bool {
+        let (mut max_age, mut expires) = (None, None);
+        for attribute in value.split(|b| *b == b';').skip(1) {
+            let (name, value) = match attribute.iter().position(|b| *b == b'=') {
+                Some(eq) => (&attribute[..eq], &attribute[eq + 1..]),
+                None => (attribute, &[][..]),
+            };
+            let (name, value) = (name.trim_ascii(), value.trim_ascii());
+            if name.eq_ignore_ascii_case(b"max-age") {
+                max_age = parse_max_age(value).or(max_age);
+            } else if name.eq_ignore_ascii_case(b"expires") {
+                expires = crate::time::parse_cookie_date(value).or(expires);
+            }
+        }
+        match (max_age, expires) {
+            (Some(age), _) => age <= 0,
+            (None, Some(at)) => at <= i64::try_from(crate::time::now_secs()).unwrap_or(i64::MAX),
+            (None, None) => false,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn deletions_are_found_as_splitting_finds_them(
+            attributes in proptest::collection::vec((
+                proptest::sample::select(vec![";", "; ", ";  "]),
+                proptest::sample::select(vec!["", " ", "\t", "x"]),
+                proptest::sample::select(vec![
+                    "Max-Age", "max-age", "MAX-AGE", "Expires", "expires", "Path", "max-agex", "Ex",
+                ]),
+                proptest::sample::select(vec!["=", " = ", "", "=="]),
+                proptest::sample::select(vec![
+                    "0", "00", "-1", "10", "junk", "", "1970",
+                    "Thu, 01 Jan 1970 00:00:00 GMT", "Fri, 01 Jan 2100 00:00:00 GMT",
+                ]),
+            ), 0..5),
+        ) {
+            let value = attributes.iter().fold(String::from("_ga=x"), |value, (sep, lead, name, eq, v)| {
+                value + sep + lead + name + eq + v
+            });
+            let Ok(header) = HeaderValue::from_str(&value) else {
+                return Ok(());
+            };
+            proptest::prop_assert_eq!(
+                is_deletion(&header),
+                is_deletion_by_splitting(value.as_bytes()),
+                "{}", value
+            );
+        }
+    }
+
     #[test]
     fn deletion_cookies_cover_host_and_domain() {
         let layer = crate::ConsentLayer::builder()
