@@ -204,31 +204,29 @@ fn remove_set_cookies(
     let http::header::Entry::Occupied(mut entry) = headers.entry(SET_COOKIE) else {
         return;
     };
-    let mut first: [Option<HeaderValue>; ON_STACK] = Default::default();
+    let mut first: [HeaderValue; ON_STACK] = std::array::from_fn(|_| HeaderValue::from_static(""));
     let mut rest = Vec::new();
     let mut kept = 0;
     for (position, value) in entry.iter_mut().enumerate() {
         if remove(position, value) {
             continue;
         }
-        let value = std::mem::replace(value, HeaderValue::from_static(""));
         match first.get_mut(kept) {
-            Some(slot) => *slot = Some(value),
-            None => rest.push(value),
+            Some(slot) => std::mem::swap(slot, value),
+            None => rest.push(std::mem::replace(value, HeaderValue::from_static(""))),
         }
         kept += 1;
     }
-    let mut kept = first.into_iter().flatten().chain(rest);
-    match kept.next() {
-        Some(value) => {
-            entry.insert(value);
-            for value in kept {
-                entry.append(value);
-            }
-        }
-        None => {
-            entry.remove();
-        }
+    if kept == 0 {
+        entry.remove();
+        return;
+    }
+    let mut first = first.into_iter().take(kept.min(ON_STACK));
+    if let Some(value) = first.next() {
+        entry.insert(value);
+    }
+    for value in first.chain(rest) {
+        entry.append(value);
     }
 }
 
@@ -522,6 +520,34 @@ mod tests {
                 is_deletion_by_splitting(value.as_bytes()),
                 "{}", value
             );
+        }
+    }
+
+    #[test]
+    fn removal_keeps_the_order_of_the_rest_however_many() {
+        for count in [0, 1, 2, 8, 9, 80] {
+            for every in [1, 2, 3, 7] {
+                let mut headers = HeaderMap::new();
+                headers.append(VARY, HeaderValue::from_static("accept"));
+                for i in 0..count {
+                    headers.append(
+                        SET_COOKIE,
+                        HeaderValue::from_str(&format!("c{i}=1")).unwrap(),
+                    );
+                }
+                remove_set_cookies(&mut headers, |position, _| position % every == 0);
+                let kept: Vec<_> = headers
+                    .get_all(SET_COOKIE)
+                    .iter()
+                    .map(|v| v.to_str().unwrap())
+                    .collect();
+                let expected: Vec<_> = (0..count)
+                    .filter(|i| i % every != 0)
+                    .map(|i| format!("c{i}=1"))
+                    .collect();
+                assert_eq!(kept, expected, "{count} values, every {every}th removed");
+                assert_eq!(headers.get(VARY).unwrap(), "accept");
+            }
         }
     }
 
