@@ -7,7 +7,7 @@
 
 pub(crate) mod validators;
 
-use http::header::{SET_COOKIE, VARY};
+use http::header::{Entry, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue};
 
 use crate::Consent;
@@ -201,7 +201,7 @@ fn remove_set_cookies(
     mut remove: impl FnMut(usize, &HeaderValue) -> bool,
 ) {
     const ON_STACK: usize = 8;
-    let http::header::Entry::Occupied(mut entry) = headers.entry(SET_COOKIE) else {
+    let Entry::Occupied(mut entry) = headers.entry(SET_COOKIE) else {
         return;
     };
     let mut first: [HeaderValue; ON_STACK] = std::array::from_fn(|_| HeaderValue::from_static(""));
@@ -315,21 +315,24 @@ fn deletion(name: &str, domain: Option<&str>, secure: bool) -> String {
 /// not there yet (in any of several `Vary` headers, in any case) in one value. `Vary: *` makes
 /// it moot.
 pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool, page: bool) {
+    // One lookup of `Vary`, whether it is there or not.
+    let entry = headers.entry(VARY);
     let (mut has_cookie, mut has_gpc) = (false, !gpc);
     let (mut has_language, mut has_dest) = (!page, !page);
-    for field in headers
-        .get_all(VARY)
-        .iter()
-        .flat_map(|value| value.as_bytes().split(|b| *b == b','))
-        .map(<[u8]>::trim_ascii)
-    {
-        if field == b"*" {
-            return;
+    if let Entry::Occupied(present) = &entry {
+        for field in present
+            .iter()
+            .flat_map(|value| value.as_bytes().split(|b| *b == b','))
+            .map(<[u8]>::trim_ascii)
+        {
+            if field == b"*" {
+                return;
+            }
+            has_cookie |= field.eq_ignore_ascii_case(b"cookie");
+            has_gpc |= field.eq_ignore_ascii_case(b"sec-gpc");
+            has_language |= field.eq_ignore_ascii_case(b"accept-language");
+            has_dest |= field.eq_ignore_ascii_case(b"sec-fetch-dest");
         }
-        has_cookie |= field.eq_ignore_ascii_case(b"cookie");
-        has_gpc |= field.eq_ignore_ascii_case(b"sec-gpc");
-        has_language |= field.eq_ignore_ascii_case(b"accept-language");
-        has_dest |= field.eq_ignore_ascii_case(b"sec-fetch-dest");
     }
     // Constants: `from_static` checks its bytes at run time when not in a `const`.
     const COOKIE_GPC: HeaderValue = HeaderValue::from_static("cookie, sec-gpc");
@@ -338,30 +341,35 @@ pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool, page: bool) {
     const LANGUAGE_DEST: HeaderValue = HeaderValue::from_static("accept-language, sec-fetch-dest");
     const LANGUAGE: HeaderValue = HeaderValue::from_static("accept-language");
     const DEST: HeaderValue = HeaderValue::from_static("sec-fetch-dest");
-    append_missing(headers, (has_cookie, COOKIE), (has_gpc, GPC), COOKIE_GPC);
-    append_missing(
-        headers,
-        (has_language, LANGUAGE),
-        (has_dest, DEST),
-        LANGUAGE_DEST,
-    );
+    let missing = [
+        missing((has_cookie, COOKIE), (has_gpc, GPC), COOKIE_GPC),
+        missing((has_language, LANGUAGE), (has_dest, DEST), LANGUAGE_DEST),
+    ];
+    let mut missing = missing.into_iter().flatten();
+    let mut entry = match entry {
+        Entry::Occupied(entry) => entry,
+        Entry::Vacant(vacant) => match missing.next() {
+            Some(value) => vacant.insert_entry(value),
+            None => return,
+        },
+    };
+    for value in missing {
+        entry.append(value);
+    }
 }
 
-/// Appends to `Vary` the fields of a pair that it lacks, in one value (`both` when it lacks
-/// both).
-fn append_missing(
-    headers: &mut HeaderMap,
+/// The one value that adds what is missing of two fields, if any is.
+fn missing(
     (has_first, first): (bool, HeaderValue),
     (has_second, second): (bool, HeaderValue),
     both: HeaderValue,
-) {
-    let missing = match (has_first, has_second) {
-        (false, false) => both,
-        (false, true) => first,
-        (true, false) => second,
-        (true, true) => return,
-    };
-    headers.append(VARY, missing);
+) -> Option<HeaderValue> {
+    match (has_first, has_second) {
+        (false, false) => Some(both),
+        (false, true) => Some(first),
+        (true, false) => Some(second),
+        (true, true) => None,
+    }
 }
 
 #[cfg(test)]
