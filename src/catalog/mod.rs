@@ -259,9 +259,11 @@ impl Catalog {
     /// does not have are dropped; a site rule naming an unknown category is an error.
     ///
     /// The site's rules take precedence: a built-in exact name is replaced by a site rule for
-    /// the same name, and a built-in name or prefix that a site prefix covers is dropped. What
-    /// remains is one matcher where an exact name beats a prefix and a longer prefix beats a
-    /// shorter one, which then answers exactly as "site rules first, built-in ones second".
+    /// the same name or dropped when a site pattern matches it, and a built-in name or prefix
+    /// that a site prefix covers is dropped. What remains is one matcher where an exact name
+    /// beats a prefix or pattern, and of those a site rule beats a built-in one and a longer
+    /// literal a shorter one, which then answers exactly as "site rules first, built-in ones
+    /// second".
     pub(crate) fn compile(
         site_rules: &[CookieRule],
         built_in_rules: &[CookieRule],
@@ -276,10 +278,21 @@ impl Catalog {
                 _ => None,
             })
             .collect();
-        // A site prefix covers every built-in rule whose names all start with it.
+        let site_patterns: Vec<&[Segment]> = site_rules
+            .iter()
+            .filter_map(|rule| match &rule.pattern {
+                NamePattern::Pattern(segments) => Some(&**segments),
+                _ => None,
+            })
+            .collect();
+        // A site prefix covers every built-in rule whose names all start with it, and a site
+        // pattern every built-in exact name it matches (the lookup puts exact names first, so
+        // these must go; built-in prefixes and patterns rank below any site rule anyway).
         let covered_by_site = |pattern: &NamePattern| {
             let literal = pattern.literal_prefix();
             site_prefixes.iter().any(|p| literal.starts_with(p))
+                || matches!(pattern, NamePattern::Exact(name)
+                    if site_patterns.iter().any(|p| matches_segments(p, name.as_bytes())))
         };
         let mut services: Vec<Arc<str>> = Vec::new();
         let mut exact: HashMap<Box<[u8]>, Target> = HashMap::new();
@@ -559,6 +572,20 @@ mod tests {
         assert_eq!(category_of(&catalog, "cto_bundle"), Some(3));
         assert_eq!(category_of(&catalog, "p_1"), Some(0));
         assert_eq!(category_of(&catalog, "amp_x"), Some(2));
+    }
+
+    #[test]
+    fn a_site_pattern_beats_the_built_in_names_it_matches() {
+        let rules = site(&[("_g<v>", "necessary"), ("__ut<v>", "preferences")]);
+        let catalog = with_site_rules(&rules);
+        assert_eq!(category_of(&catalog, "_gid"), Some(0));
+        assert_eq!(category_of(&catalog, "__utma"), Some(1));
+        assert_eq!(category_of(&catalog, "_ga"), Some(0));
+        assert_eq!(
+            category_of(&catalog, "_fbp"),
+            Some(3),
+            "not matched: built-in"
+        );
     }
 
     #[test]
