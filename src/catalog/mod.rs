@@ -5,7 +5,7 @@
 //! shorter one. The layer's own consent cookie is always `necessary`.
 
 use std::collections::HashMap;
-use std::hash::Hasher;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::consent::Categories;
@@ -237,9 +237,11 @@ impl Hasher for NameHasher {
 /// The compiled cookie rules of one layer.
 #[derive(Debug)]
 pub(crate) struct Catalog {
-    /// Site and built-in rules merged so that one lookup answers as if the site's rules were
-    /// consulted first (see [`Catalog::compile`]).
-    names: NameTrie,
+    /// Site and built-in rules are merged so that the lookup answers as if the site's rules
+    /// were consulted first (see [`Catalog::compile`]). Exact names, asked first:
+    exact: HashMap<Box<[u8]>, Target, BuildHasherDefault<NameHasher>>,
+    /// Prefix and pattern rules, asked when no exact name is known.
+    prefixes: NameTrie,
     services: Vec<Arc<str>>,
     consent_cookie: Box<str>,
     /// Hosts and inline-script signatures.
@@ -295,7 +297,8 @@ impl Catalog {
                     if site_patterns.iter().any(|p| matches_segments(p, name.as_bytes())))
         };
         let mut services: Vec<Arc<str>> = Vec::new();
-        let mut exact: HashMap<Box<[u8]>, Target> = HashMap::new();
+        let mut exact: HashMap<Box<[u8]>, Target, BuildHasherDefault<NameHasher>> =
+            HashMap::default();
         let mut prefix_rules: Vec<PrefixRule> = Vec::new();
         let mut add = |rule: &CookieRule, from_site: bool| -> Result<(), UnknownRuleCategory> {
             let Some(category) = categories.index_of(&rule.category) else {
@@ -361,7 +364,8 @@ impl Catalog {
             add(rule, false)?;
         }
         Ok(Catalog {
-            names: NameTrie::new(exact, prefix_rules),
+            exact,
+            prefixes: NameTrie::new(prefix_rules),
             services,
             consent_cookie: consent_cookie.into(),
             trackers: trackers::Trackers::compile(categories, site_trackers)?,
@@ -376,7 +380,10 @@ impl Catalog {
                 service: None,
             });
         }
-        let target = self.names.find(name)?;
+        let target = match self.exact.get(name) {
+            Some(target) => *target,
+            None => self.prefixes.find(name)?,
+        };
         Some(Classification {
             category: target.category,
             service: target

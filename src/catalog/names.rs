@@ -1,10 +1,9 @@
-//! The cookie-name matcher: one trie over every exact name and every literal prefix of the
-//! prefix and pattern rules, walked once along a name.
+//! The prefix and pattern rules for cookie names: a trie over their literal prefixes, walked
+//! once along a name. (Exact names are a hash table's job, asked first: see `Catalog`.)
 //!
-//! Each node knows the exact rule for the name its path spells, and the prefix and pattern
-//! rules whose literal is its path or a prefix of it, best first. A lookup is one walk down the
-//! name and one pass over a short list, with no hashing. (An anchored Aho-Corasick automaton
-//! did the prefix part before, but its states also report the literals that only *end* the
+//! Each node lists the rules whose literal is its path or a prefix of it, best first, so a
+//! lookup is one walk down the name and one pass over a short list. (An anchored Aho-Corasick
+//! automaton did this before, but its states also report the literals that only *end* the
 //! path walked, so a site's `p_*` claimed Amplitude's `amp_…` cookies.)
 
 use std::collections::BTreeMap;
@@ -31,7 +30,7 @@ impl PrefixRule {
     }
 }
 
-/// Exact names and prefix rules, compiled for lookup.
+/// Prefix and pattern rules, compiled for lookup.
 #[derive(Debug)]
 pub(super) struct NameTrie {
     nodes: Vec<Node>,
@@ -66,21 +65,12 @@ enum Edges {
 struct Node {
     edges: Edges,
     candidates: Range<u32>,
-    /// The rule for the name the path spells exactly, if one names it.
-    exact: Option<Target>,
 }
 
 impl NameTrie {
     /// `rules` in the order they were declared, which breaks ties between equal ranks.
-    pub(super) fn new(
-        exact: impl IntoIterator<Item = (Box<[u8]>, Target)>,
-        rules: Vec<PrefixRule>,
-    ) -> Self {
+    pub(super) fn new(rules: Vec<PrefixRule>) -> Self {
         let mut building = Building::default();
-        for (name, target) in exact {
-            let node = building.insert(&name);
-            building.nodes[node].exact = Some(target);
-        }
         for (index, rule) in rules.iter().enumerate() {
             let node = building.insert(&rule.literal);
             building.nodes[node].ends.push(index);
@@ -88,21 +78,14 @@ impl NameTrie {
         building.finish(rules)
     }
 
-    /// An exact name first; else the best prefix or pattern rule that matches the whole name.
+    /// The best rule that matches the whole name.
     pub(super) fn find(&self, name: &[u8]) -> Option<Target> {
         let mut node = self.nodes.first()?;
-        let mut walked = 0;
         for &byte in name {
             let Some(next) = self.child(node, byte) else {
                 break;
             };
             node = next;
-            walked += 1;
-        }
-        if walked == name.len() {
-            if let Some(target) = node.exact {
-                return Some(target);
-            }
         }
         self.candidates
             .get(range(&node.candidates))?
@@ -147,7 +130,6 @@ struct Building {
 struct BuildingNode {
     children: BTreeMap<u8, usize>,
     ends: Vec<usize>,
-    exact: Option<Target>,
 }
 
 impl Building {
@@ -223,7 +205,6 @@ impl Building {
             nodes.push(Node {
                 edges,
                 candidates: span,
-                exact: node.exact,
             });
         }
         NameTrie {
@@ -248,16 +229,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// What the trie must answer, read straight from the rules: the exact name, else of the
-    /// rules whose literal starts the name and whose pattern matches it, the best ranked.
-    fn reference(
-        exact: &[(Box<[u8]>, Target)],
-        rules: &[PrefixRule],
-        name: &[u8],
-    ) -> Option<usize> {
-        if let Some((_, target)) = exact.iter().find(|(n, _)| **n == *name) {
-            return Some(target.category);
-        }
+    /// What the trie must answer, read straight from the rules: of those whose literal starts
+    /// the name and whose pattern matches it, the best ranked.
+    fn reference(rules: &[PrefixRule], name: &[u8]) -> Option<usize> {
         rules
             .iter()
             .enumerate()
@@ -281,26 +255,19 @@ mod tests {
         )
     }
 
-    /// Exact names, rules (a literal, a pattern's tail if any, whether the site declared it),
-    /// and names to look up, over one alphabet.
+    /// Rules (a literal, a pattern's tail if any, whether the site declared it) and names to
+    /// look up, over one alphabet.
     #[allow(clippy::type_complexity)]
-    fn case() -> impl Strategy<
-        Value = (
-            std::collections::BTreeSet<Vec<u8>>,
-            Vec<(Vec<u8>, Option<Vec<u8>>, bool)>,
-            Vec<Vec<u8>>,
-        ),
-    > {
+    fn case() -> impl Strategy<Value = (Vec<(Vec<u8>, Option<Vec<u8>>, bool)>, Vec<Vec<u8>>)> {
         (2usize..=8).prop_flat_map(|letters| {
             (
-                proptest::collection::btree_set(text(letters), 0..12),
                 proptest::collection::vec(
                     (
                         text(letters),
                         proptest::option::of(text(letters)),
                         any::<bool>(),
                     ),
-                    0..8,
+                    0..16,
                 ),
                 proptest::collection::vec(text(letters), 1..12),
             )
@@ -309,13 +276,8 @@ mod tests {
 
     proptest! {
         #[test]
-        fn the_trie_answers_as_the_rules_read((exact, rules, names) in case()) {
+        fn the_trie_answers_as_the_rules_read((rules, names) in case()) {
             // Categories number the rules, so an answer tells which rule gave it.
-            let exact: Vec<(Box<[u8]>, Target)> = exact
-                .into_iter()
-                .enumerate()
-                .map(|(i, name)| (name.into(), Target { category: 100 + i, service: None }))
-                .collect();
             let rules: Vec<PrefixRule> = rules
                 .into_iter()
                 .enumerate()
@@ -331,8 +293,8 @@ mod tests {
                 })
                 .collect();
             let expected: Vec<Option<usize>> =
-                names.iter().map(|name| reference(&exact, &rules, name)).collect();
-            let trie = NameTrie::new(exact.iter().cloned(), rules);
+                names.iter().map(|name| reference(&rules, name)).collect();
+            let trie = NameTrie::new(rules);
             let found: Vec<Option<usize>> =
                 names.iter().map(|name| trie.find(name).map(|t| t.category)).collect();
             prop_assert_eq!(found, expected);
