@@ -59,7 +59,11 @@ pub struct ConsentConfig {
     /// The site's own cookies, which take precedence over the built-in rules.
     pub cookies: Vec<CookieDeclaration>,
     /// The site's own tracker hosts (a self-hosted Matomo, a server-side tag manager on a
-    /// subdomain, a first-party proxy path), which take precedence over the built-in ones.
+    /// subdomain, a first-party proxy path). The most specific rule for a URL wins, the site's
+    /// or a built-in one: the longer host, then the longer path; the site's rule wins only
+    /// for the same host and path. To change how a built-in rule classifies a URL, declare
+    /// its host and path exactly (a rule for `google.com` leaves the built-in
+    /// `www.google.com/recaptcha` rule in force for reCAPTCHA).
     pub hosts: Vec<HostDeclaration>,
     /// The site's own inline-script signatures.
     pub signatures: Vec<SignatureDeclaration>,

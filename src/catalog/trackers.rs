@@ -23,8 +23,9 @@ type HostRules = Vec<(Box<[u8]>, Vec<PathRule>)>;
 type SuffixMap = HashMap<u64, HostRules, BuildHasherDefault<NameHasher>>;
 
 /// How many trailing bytes of a host pick its bucket: every rule host at least this long lands
-/// in the bucket of its own last bytes, which a host it covers shares. Seven is the shortest
-/// built-in rule (`vwo.com`); shorter site rules are compared one by one.
+/// in the bucket of its own last bytes, which a host it covers shares. Seven covers almost
+/// every built-in host; shorter ones (`t.co`, built in, and site rules) are compared one by
+/// one.
 const SUFFIX: usize = 7;
 
 /// The key of a host's last [`SUFFIX`] bytes, or `None` when it is shorter. One word, read

@@ -73,6 +73,47 @@ fn tracker_script_is_neutralised_until_allowed() {
     assert_eq!(rewrite(GA, &[2]), GA);
 }
 
+/// URLs that reach a tracker host only as a browser's URL parser reads them (found by a review
+/// that compared the reading with a WHATWG parser).
+#[test]
+fn urls_are_read_as_the_browser_reads_them() {
+    let own_matomo: ConsentConfig =
+        serde_json::from_str(r#"{"hosts": [{"path": "/matomo/", "category": "analytics"}]}"#)
+            .unwrap();
+    let own_matomo = settings_with(own_matomo);
+    for (settings, page) in [
+        // Any number of slashes, either way, before a host.
+        (
+            settings(),
+            r#"<script async src="///www.googletagmanager.com/gtag/js?id=G-1"></script>"#,
+        ),
+        (settings(), r#"<img src="\\\connect.facebook.net/x.gif">"#),
+        (settings(), r#"<img src="/\/www.facebook.com/tr?id=1">"#),
+        (
+            settings(),
+            r#"<base href="///www.googletagmanager.com/"><script src="gtag/js?id=G-1"></script>"#,
+        ),
+        // Dot segments of a relative path resolved within the base's directory.
+        (
+            settings(),
+            r#"<base href="https://www.google.com/pagead/"><script src="./conversion_async.js"></script>"#,
+        ),
+        (
+            own_matomo.clone(),
+            r#"<base href="/matomo/"><script src="./matomo.js"></script>"#,
+        ),
+    ] {
+        let out = rewrite_with(&settings, page, &[]);
+        assert!(
+            out.contains("data-consent-category"),
+            "left active: {page}\n{out}"
+        );
+    }
+    // And not blocked where the browser loads a first-party path.
+    let first_party = r#"<base href="/app/"><script src="./matomo/x.js"></script>"#;
+    assert_eq!(rewrite_with(&own_matomo, first_party, &[]), first_party);
+}
+
 #[test]
 fn ordinary_markup_passes_unchanged() {
     let page = r#"<!DOCTYPE html><html><head><meta charset="utf-8"><title>A <script> title</title>

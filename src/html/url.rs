@@ -29,8 +29,10 @@ impl Target<'_> {
 pub(crate) struct Base {
     /// `None` until a `<base href>` names another host: relative URLs are first-party.
     host: Option<Vec<u8>>,
-    /// The base path up to its last `/`.
+    /// The base path up to its last `/`, where a relative path is put.
     dir: Vec<u8>,
+    /// The whole base path, which a URL of only a query or fragment keeps.
+    path: Vec<u8>,
     /// The base's scheme, lowercase: a URL such as `https:x.js` is relative when it matches.
     scheme: Option<Vec<u8>>,
     /// A `<base href>` set it: later ones are ignored, as browsers do.
@@ -52,6 +54,7 @@ impl Base {
                 Base {
                     host: (!target.host.is_empty()).then(|| target.host.to_vec()),
                     dir: target.path[..dir_len].to_vec(),
+                    path: target.path.to_vec(),
                     scheme,
                     set: true,
                 }
@@ -115,19 +118,30 @@ fn resolve_clean<'a>(value: &'a [u8], base: &'a Base) -> Option<Target<'a>> {
         }
         value = after;
     }
-    if value.len() >= 2 && is_slash(value[0]) && is_slash(value[1]) {
-        return Some(authority(&value[2..]));
+    // Two or more slashes (either way) start an authority, and the URL parser's "special
+    // authority ignore slashes" state skips every further one: `///host/x` loads from `host`.
+    let slashes = value.iter().take_while(|b| is_slash(**b)).count();
+    if slashes >= 2 {
+        return Some(authority(&value[slashes..]));
     }
-    let path = path_of(value);
-    let path = if path.first() == Some(&b'/') {
-        path
+    let path = if slashes == 1 {
+        path_of(value)
+    } else if matches!(value.first(), None | Some(b'?' | b'#')) {
+        // Only a query or a fragment: the base's own path.
+        Cow::Borrowed(if base.path.is_empty() {
+            &b"/"[..]
+        } else {
+            &base.path[..]
+        })
     } else {
+        // A path relative to the base's directory: joined first, so that its dot segments
+        // (`./x`, `a/../x`) are resolved within it.
         let mut joined = base.dir.clone();
         if joined.is_empty() {
             joined.push(b'/');
         }
-        joined.extend_from_slice(&path);
-        Cow::Owned(joined)
+        joined.extend_from_slice(value);
+        Cow::Owned(path_of(&joined).into_owned())
     };
     let host = match &base.host {
         Some(host) => Cow::Borrowed(&host[..]),
@@ -371,5 +385,69 @@ mod tests {
         );
         let target = resolve(b"http:x.test/a.js", &base).unwrap();
         assert_eq!(&*target.host, b"x.test", "another scheme: an authority");
+    }
+
+    #[test]
+    fn any_number_of_slashes_starts_an_authority() {
+        let gtm = "www.googletagmanager.com";
+        for url in [
+            "///www.googletagmanager.com/gtag/js?id=G-1",
+            "\\\\\\www.googletagmanager.com/gtag/js",
+            "/\\/www.googletagmanager.com/gtag/js",
+            "////www.googletagmanager.com\\gtag/js",
+        ] {
+            assert_eq!(host_path(url), hp(gtm, "/gtag/js"), "{url:?}");
+        }
+        let base = Base::from_href(b"///www.googletagmanager.com/");
+        let target = resolve(b"gtag/js?id=G-1", &base).unwrap();
+        assert_eq!(
+            (&*target.host, &*target.path),
+            (gtm.as_bytes(), &b"/gtag/js"[..])
+        );
+    }
+
+    #[test]
+    fn relative_paths_resolve_their_dot_segments_within_the_base() {
+        let cases: [(&[u8], &[u8], &[u8]); 9] = [
+            (
+                b"https://www.google.com/pagead/",
+                b"./conversion_async.js",
+                b"/pagead/conversion_async.js",
+            ),
+            (
+                b"https://www.google.com/pagead/",
+                b"x/../conversion.js",
+                b"/pagead/conversion.js",
+            ),
+            (
+                b"https://www.google.com/pagead/",
+                b"%2e/conversion.js",
+                b"/pagead/conversion.js",
+            ),
+            (
+                b"https://www.google.com/pagead/",
+                b"../ads/x.js",
+                b"/ads/x.js",
+            ),
+            (b"/app/", b"./matomo/x.js", b"/app/matomo/x.js"),
+            (b"/matomo/", b"./matomo.js", b"/matomo/matomo.js"),
+            (b"https://www.google.com/pagead", b"?q=1", b"/pagead"),
+            (b"https://www.google.com/pagead", b"#f", b"/pagead"),
+            (b"https://www.google.com/pagead", b"", b"/pagead"),
+        ];
+        for (href, url, path) in cases {
+            let base = Base::from_href(href);
+            let target = resolve(url, &base).unwrap();
+            assert_eq!(
+                &*target.path,
+                path,
+                "{} against {}",
+                String::from_utf8_lossy(url),
+                String::from_utf8_lossy(href)
+            );
+        }
+        // Without a `<base>`, the page is taken to sit at `/`.
+        assert_eq!(host_path("./a/../b.js"), hp("", "/b.js"));
+        assert_eq!(host_path("?q"), hp("", "/"));
     }
 }
