@@ -149,23 +149,34 @@ pub(crate) fn is_deletion(value: &HeaderValue) -> bool {
         let end = rest.iter().position(|b| *b == b';').unwrap_or(rest.len());
         let attribute = rest[..end].trim_ascii_start();
         if matches!(attribute.first().map(|b| b | 0x20), Some(b'm' | b'e')) {
-            let (name, value) = match attribute.iter().position(|b| *b == b'=') {
-                Some(eq) => (&attribute[..eq], &attribute[eq + 1..]),
-                None => (attribute, &[][..]),
-            };
-            let (name, value) = (name.trim_ascii_end(), value.trim_ascii());
-            if name.eq_ignore_ascii_case(b"max-age") {
-                // RFC 6265bis 5.7.2: a Max-Age that is not an integer is ignored.
-                max_age = parse_max_age(value).or(max_age);
-            } else if name.eq_ignore_ascii_case(b"expires") {
-                expires = crate::time::parse_cookie_date(value).or(expires);
-            }
+            note_lifetime(attribute, &mut max_age, &mut expires);
         }
         match rest.get(end + 1..) {
             Some(next) => rest = next,
             None => break,
         }
     }
+    deletes(max_age, expires)
+}
+
+/// Notes a `Max-Age` or `Expires` attribute (`name=value`, no white space before the name),
+/// keeping the earlier value when this one is not valid.
+fn note_lifetime(attribute: &[u8], max_age: &mut Option<i64>, expires: &mut Option<i64>) {
+    let (name, value) = match attribute.iter().position(|b| *b == b'=') {
+        Some(eq) => (&attribute[..eq], &attribute[eq + 1..]),
+        None => (attribute, &[][..]),
+    };
+    let (name, value) = (name.trim_ascii_end(), value.trim_ascii());
+    if name.eq_ignore_ascii_case(b"max-age") {
+        // RFC 6265bis 5.7.2: a Max-Age that is not an integer is ignored.
+        *max_age = parse_max_age(value).or(*max_age);
+    } else if name.eq_ignore_ascii_case(b"expires") {
+        *expires = crate::time::parse_cookie_date(value).or(*expires);
+    }
+}
+
+/// Whether the lifetime read ends the cookie now: `Max-Age` decides when there is one.
+fn deletes(max_age: Option<i64>, expires: Option<i64>) -> bool {
     match (max_age, expires) {
         (Some(age), _) => age <= 0,
         (None, Some(at)) => at <= i64::try_from(crate::time::now_secs()).unwrap_or(i64::MAX),
@@ -479,26 +490,14 @@ mod tests {
         }
     }
 
-    /// `is_deletion` read the plain way: split at every `;`, then at the first `=`.
+    /// `is_deletion` read the plain way: every attribute split off at its `;` and trimmed,
+    /// without the first-letter filter.
     fn is_deletion_by_splitting(value: &[u8]) -> bool {
         let (mut max_age, mut expires) = (None, None);
         for attribute in value.split(|b| *b == b';').skip(1) {
-            let (name, value) = match attribute.iter().position(|b| *b == b'=') {
-                Some(eq) => (&attribute[..eq], &attribute[eq + 1..]),
-                None => (attribute, &[][..]),
-            };
-            let (name, value) = (name.trim_ascii(), value.trim_ascii());
-            if name.eq_ignore_ascii_case(b"max-age") {
-                max_age = parse_max_age(value).or(max_age);
-            } else if name.eq_ignore_ascii_case(b"expires") {
-                expires = crate::time::parse_cookie_date(value).or(expires);
-            }
+            note_lifetime(attribute.trim_ascii_start(), &mut max_age, &mut expires);
         }
-        match (max_age, expires) {
-            (Some(age), _) => age <= 0,
-            (None, Some(at)) => at <= i64::try_from(crate::time::now_secs()).unwrap_or(i64::MAX),
-            (None, None) => false,
-        }
+        deletes(max_age, expires)
     }
 
     proptest::proptest! {
