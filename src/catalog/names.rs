@@ -49,7 +49,7 @@ pub(super) struct NameTrie {
 }
 
 /// Nodes with more edges than this get a row of 256 entries. Most nodes have one or two edges,
-/// which a scan finds at once; the few wide ones (the root, `_`, `_g`) are on most names' path,
+/// which a scan finds at once; the few wide ones (the root, `_`) are on most names' path,
 /// and a row finds any edge in one load.
 const MAX_SCANNED_EDGES: usize = 4;
 
