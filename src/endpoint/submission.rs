@@ -108,6 +108,14 @@ struct JsonSubmission<'a> {
 }
 
 fn parse_json(body: &[u8], categories: &Categories) -> Result<Submission, SubmissionError> {
+    // A derived `Deserialize` also reads a struct from an array, by position (`["accept"]`):
+    // only the object the endpoint documents is taken.
+    let first = body
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        return Err(SubmissionError::Json("expected an object".into()));
+    }
     let submission: JsonSubmission<'_> =
         serde_json::from_slice(body).map_err(|e| SubmissionError::Json(e.to_string()))?;
     let action = parse_action(&submission.action)?;
@@ -301,6 +309,15 @@ mod tests {
             CategorySet::EMPTY
         );
         assert!(matches!(json("not json"), Err(SubmissionError::Json(_))));
+        // Only an object, not the same fields by position.
+        for array in [r#"["accept"]"#, r#" ["save",["analytics"]]"#, "", "  "] {
+            assert_eq!(
+                json(array),
+                Err(SubmissionError::Json("expected an object".into())),
+                "{array:?}"
+            );
+        }
+        assert!(json(" \n\t{\"action\":\"accept\"}").is_ok());
         assert!(matches!(
             json(r#"{"categories":[]}"#),
             Err(SubmissionError::Json(_))
