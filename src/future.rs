@@ -94,15 +94,12 @@ impl ResponseFilter {
         let filtered = headers::filter_set_cookies(headers, settings, &self.consent);
         headers::expire_cookies(headers, settings, &self.lingering);
         let mut changed_by_consent = filtered.depends_on_consent || !self.lingering.is_empty();
-        let rewrite = if self.html.rewrite {
+        let (rewrite, html_passed) = if self.html.rewrite {
             self.rewrites(status, headers)
         } else {
-            None
+            (None, false)
         };
-        if rewrite.is_some()
-            || (status == StatusCode::NOT_MODIFIED && self.html.variant_revalidated)
-        {
-            html::response::drop_length_headers(headers);
+        let variant_etag = |headers: &mut http::HeaderMap| {
             validators::vary_etag(headers, || {
                 validators::variant(
                     self.consent.allowed_set(),
@@ -110,6 +107,18 @@ impl ResponseFilter {
                     &settings.banner,
                 )
             });
+        };
+        if rewrite.is_some()
+            || (status == StatusCode::NOT_MODIFIED && self.html.variant_revalidated)
+        {
+            html::response::drop_length_headers(headers);
+            variant_etag(headers);
+            changed_by_consent = true;
+        } else if html_passed {
+            // Passed through whole for this visitor (a coding or charset the layer cannot
+            // read), but another visitor's copy would be rewritten: caches must tell them
+            // apart, and a revalidation after a change of mind must not keep this one.
+            variant_etag(headers);
             changed_by_consent = true;
         }
         if rewrite.is_some_and(|coding| coding != Coding::Identity) {
@@ -149,24 +158,26 @@ impl ResponseFilter {
         }
     }
 
-    fn rewrites(&self, status: StatusCode, headers: &http::HeaderMap) -> Option<Coding> {
+    /// How the body is to be rewritten, if it is; and whether it is an HTML body passed
+    /// through only because the layer cannot read it.
+    fn rewrites(&self, status: StatusCode, headers: &http::HeaderMap) -> (Option<Coding>, bool) {
         match html::response::rewritable(status, headers, false) {
-            Ok(coding) => Some(coding),
-            Err(Skip::NoBody | Skip::NotHtml) => None,
+            Ok(coding) => (Some(coding), false),
+            Err(Skip::NoBody | Skip::NotHtml) => (None, false),
             // A visitor who allowed everything has nothing to block: only the settings link
             // is missed, and that is not worth a warning on every page.
-            Err(Skip::Encoded) if self.consent.allows_all() => None,
+            Err(Skip::Encoded) if self.consent.allows_all() => (None, true),
             Err(Skip::Encoded) => {
                 tracing::warn!(
                     "tower-consent: an HTML response arrived compressed and passes through without tracker blocking; serve navigations uncompressed to the layer (it asks by dropping Accept-Encoding), or turn on the `decompress` feature"
                 );
-                None
+                (None, true)
             }
             Err(Skip::Charset) => {
                 tracing::warn!(
                     "tower-consent: an HTML response in a charset that is not ASCII-compatible passes through without tracker blocking"
                 );
-                None
+                (None, true)
             }
         }
     }

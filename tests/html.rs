@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{
     ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, ETAG,
-    HOST, IF_NONE_MATCH, ORIGIN, SET_COOKIE, VARY,
+    HOST, IF_MODIFIED_SINCE, IF_NONE_MATCH, ORIGIN, SET_COOKIE, VARY,
 };
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame};
@@ -76,7 +76,10 @@ async fn site(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infall
     if let Some(status) = req.headers().get("x-status") {
         *response.status_mut() = status.to_str().unwrap().parse().unwrap();
     }
-    if matches_v1 && req.method() == Method::GET {
+    // A date is only read without an entity tag (RFC 9110, 13.2.2); the page never changes.
+    let unchanged_since =
+        !req.headers().contains_key(IF_NONE_MATCH) && req.headers().contains_key(IF_MODIFIED_SINCE);
+    if (matches_v1 || unchanged_since) && req.method() == Method::GET {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         *response.body_mut() = Full::new(Bytes::new());
     }
@@ -157,9 +160,7 @@ async fn navigations_are_asked_for_an_uncompressed_page() {
 async fn other_responses_pass_untouched() {
     let layer = layer();
     let cases = [
-        get("/").header("x-reply-content-encoding", "zstd"),
         get("/").header("x-reply-content-type", "application/json"),
-        get("/").header("x-reply-content-type", "text/html; charset=utf-16"),
         get("/").header("x-reply-content-disposition", "attachment"),
         get("/").header("x-status", "206"),
         get("/").header("x-status", "204"),
@@ -170,6 +171,18 @@ async fn other_responses_pass_untouched() {
         assert!(reply.headers.contains_key(CONTENT_LENGTH));
         assert_eq!(reply.headers[ETAG], "\"v1\"");
         assert!(!reply.headers.contains_key(VARY));
+    }
+    // HTML the layer cannot read passes whole, but says that another visitor's copy differs.
+    let unreadable = [
+        get("/").header("x-reply-content-encoding", "zstd"),
+        get("/").header("x-reply-content-type", "text/html; charset=utf-16"),
+    ];
+    for req in unreadable {
+        let reply = send(&layer, done(req)).await;
+        assert_eq!(reply.body, PAGE);
+        assert!(reply.headers.contains_key(CONTENT_LENGTH));
+        assert!(reply.headers[ETAG].to_str().unwrap().starts_with("W/\"v1;"));
+        assert!(reply.headers[VARY].to_str().unwrap().contains("cookie"));
     }
     let head = send(&layer, done(get("/").method(Method::HEAD))).await;
     assert!(head.headers.contains_key(CONTENT_LENGTH));
@@ -226,6 +239,71 @@ async fn conditional_requests_revalidate_only_their_own_variant() {
     .await;
     assert_eq!(other.status, StatusCode::OK, "another variant's validator");
     assert_eq!(other.body, PAGE);
+}
+
+#[tokio::test]
+async fn a_date_does_not_revalidate_another_variants_copy() {
+    let layer = layer();
+    let cookie = accepted_everything(&layer).await;
+    let accepted = send(&layer, done(get("/").header(COOKIE, &cookie))).await;
+    let etag = accepted.headers[ETAG].to_str().unwrap().to_owned();
+    let date = "Mon, 30 Nov 2026 09:00:00 GMT";
+    // The visitor has since refused (no consent cookie): the copy cached under the other
+    // choice must not be confirmed, by its entity tag or by the date sent with it.
+    let refused = send(
+        &layer,
+        done(
+            get("/")
+                .header(IF_NONE_MATCH, &etag)
+                .header(IF_MODIFIED_SINCE, date),
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::OK, "{:?}", refused.headers);
+    assert!(refused.body.contains("data-consent-category"));
+    // The visitor's own variant still revalidates.
+    let own = send(
+        &layer,
+        done(
+            get("/")
+                .header(COOKIE, &cookie)
+                .header(IF_NONE_MATCH, &etag)
+                .header(IF_MODIFIED_SINCE, date),
+        ),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn html_the_layer_cannot_read_still_varies_by_consent() {
+    let layer = layer();
+    let cookie = accepted_everything(&layer).await;
+    // A visitor who allowed everything keeps `Accept-Encoding`; the site compresses in a
+    // coding the layer does not decode, so the page passes whole.
+    let passed = send(
+        &layer,
+        done(
+            get("/")
+                .header(COOKIE, &cookie)
+                .header("x-reply-content-encoding", "zstd"),
+        ),
+    )
+    .await;
+    assert_eq!(passed.status, StatusCode::OK);
+    assert!(
+        passed.headers[VARY].to_str().unwrap().contains("cookie"),
+        "{:?}",
+        passed.headers
+    );
+    let etag = passed.headers[ETAG].to_str().unwrap().to_owned();
+    assert!(
+        etag.starts_with("W/\"v1;"),
+        "a variant's tag, not the site's: {etag}"
+    );
+    // After a change of mind, that copy is not confirmed.
+    let refused = send(&layer, done(get("/").header(IF_NONE_MATCH, &etag))).await;
+    assert_eq!(refused.status, StatusCode::OK);
 }
 
 type Streamed = Response<Channel<Bytes, std::io::Error>>;

@@ -7,7 +7,7 @@
 //! current variant reach the inner service as `W/"abc"`, so it can still answer `304`;
 //! entries of any other variant are dropped, so it cannot.
 
-use http::header::{ETAG, IF_NONE_MATCH};
+use http::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderValue};
 
 use crate::banner::{Banner, PagePlan};
@@ -103,6 +103,12 @@ pub(crate) fn strip_variant(headers: &mut HeaderMap, variant: &str) -> bool {
         if let Ok(value) = HeaderValue::from_bytes(&entries.join(&b", "[..])) {
             headers.insert(IF_NONE_MATCH, value);
         }
+    }
+    if !headers.contains_key(IF_NONE_MATCH) {
+        // The date was sent for the same cached copy, another variant's, and an
+        // `If-None-Match` kept the site from reading it (RFC 9110, 13.2.2): without one, a
+        // `304` on the date would keep that variant.
+        headers.remove(IF_MODIFIED_SINCE);
     }
     kept_ours
 }
