@@ -99,7 +99,15 @@ impl ResponseFilter {
         } else {
             (None, false)
         };
-        let variant_etag = |headers: &mut http::HeaderMap| {
+        // A 304 answering the visitor's own variant carries that variant's headers.
+        let revalidated = status == StatusCode::NOT_MODIFIED && self.html.variant_revalidated;
+        if rewrite.is_some() || revalidated {
+            html::response::drop_length_headers(headers);
+        }
+        // HTML passed whole for this visitor (a coding or charset the layer cannot read) is
+        // marked too: another visitor's copy would be rewritten, so caches must tell them
+        // apart, and a revalidation after a change of mind must not keep this one.
+        if rewrite.is_some() || revalidated || html_passed {
             validators::vary_etag(headers, || {
                 validators::variant(
                     self.consent.allowed_set(),
@@ -107,18 +115,6 @@ impl ResponseFilter {
                     &settings.banner,
                 )
             });
-        };
-        if rewrite.is_some()
-            || (status == StatusCode::NOT_MODIFIED && self.html.variant_revalidated)
-        {
-            html::response::drop_length_headers(headers);
-            variant_etag(headers);
-            changed_by_consent = true;
-        } else if html_passed {
-            // Passed through whole for this visitor (a coding or charset the layer cannot
-            // read), but another visitor's copy would be rewritten: caches must tell them
-            // apart, and a revalidation after a change of mind must not keep this one.
-            variant_etag(headers);
             changed_by_consent = true;
         }
         if rewrite.is_some_and(|coding| coding != Coding::Identity) {
@@ -128,7 +124,6 @@ impl ResponseFilter {
             let gpc_in_use = settings.categories().sale_share() != CategorySet::EMPTY;
             // Whether a page gets the banner or link depends on the language asked for and
             // on what loads it (a frame gets neither); a 304 carries the same `Vary`.
-            let revalidated = status == StatusCode::NOT_MODIFIED && self.html.variant_revalidated;
             let page_inserts = settings.banner.enabled || settings.banner.settings_link;
             let by_page = page_inserts && (rewrite.is_some() || revalidated);
             headers::add_vary(headers, gpc_in_use, by_page);

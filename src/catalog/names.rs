@@ -70,7 +70,9 @@ struct Node {
 impl NameTrie {
     /// `rules` in the order they were declared, which breaks ties between equal ranks.
     pub(super) fn new(rules: Vec<PrefixRule>) -> Self {
-        let mut building = Building::default();
+        let mut building = Building {
+            nodes: vec![BuildingNode::default()],
+        };
         for (index, rule) in rules.iter().enumerate() {
             let node = building.insert(&rule.literal);
             building.nodes[node].ends.push(index);
@@ -119,9 +121,8 @@ fn range(span: &Range<u32>) -> Range<usize> {
     span.start as usize..span.end as usize
 }
 
-/// The trie as it is built: children in ordered maps, and at each node the rules whose
-/// literal ends there.
-#[derive(Default)]
+/// The trie as it is built, from its root: children in ordered maps, and at each node the
+/// rules whose literal ends there.
 struct Building {
     nodes: Vec<BuildingNode>,
 }
@@ -135,9 +136,6 @@ struct BuildingNode {
 impl Building {
     /// The node whose path spells `text`, made if missing.
     fn insert(&mut self, text: &[u8]) -> usize {
-        if self.nodes.is_empty() {
-            self.nodes.push(BuildingNode::default());
-        }
         let mut node = 0;
         for &byte in text {
             node = match self.nodes[node].children.get(&byte) {
@@ -154,10 +152,7 @@ impl Building {
     }
 
     fn finish(self, rules: Vec<PrefixRule>) -> NameTrie {
-        let mut building = self.nodes;
-        if building.is_empty() {
-            building.push(BuildingNode::default());
-        }
+        let building = self.nodes;
         let rank = |index: &usize| {
             let rule = &rules[*index];
             (

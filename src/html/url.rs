@@ -29,9 +29,8 @@ impl Target<'_> {
 pub(crate) struct Base {
     /// `None` until a `<base href>` names another host: relative URLs are first-party.
     host: Option<Vec<u8>>,
-    /// The base path up to its last `/`, where a relative path is put.
-    dir: Vec<u8>,
-    /// The whole base path, which a URL of only a query or fragment keeps.
+    /// The base path: a relative path goes after its last `/`, and a URL of only a query or
+    /// fragment keeps it whole.
     path: Vec<u8>,
     /// The base's scheme, lowercase: a URL such as `https:x.js` is relative when it matches.
     scheme: Option<Vec<u8>>,
@@ -45,20 +44,12 @@ impl Base {
         let page = Base::default();
         let scheme = scheme_of(&clean(href)).map(<[u8]>::to_ascii_lowercase);
         match resolve(href, &page) {
-            Some(target) => {
-                let dir_len = target
-                    .path
-                    .iter()
-                    .rposition(|b| *b == b'/')
-                    .map_or(0, |n| n + 1);
-                Base {
-                    host: (!target.host.is_empty()).then(|| target.host.to_vec()),
-                    dir: target.path[..dir_len].to_vec(),
-                    path: target.path.to_vec(),
-                    scheme,
-                    set: true,
-                }
-            }
+            Some(target) => Base {
+                host: (!target.host.is_empty()).then(|| target.host.to_vec()),
+                path: target.path.to_vec(),
+                scheme,
+                set: true,
+            },
             None => Base {
                 set: true,
                 ..Base::default()
@@ -136,7 +127,12 @@ fn resolve_clean<'a>(value: &'a [u8], base: &'a Base) -> Option<Target<'a>> {
     } else {
         // A path relative to the base's directory: joined first, so that its dot segments
         // (`./x`, `a/../x`) are resolved within it.
-        let mut joined = base.dir.clone();
+        let dir = base
+            .path
+            .iter()
+            .rposition(|b| *b == b'/')
+            .map_or(0, |n| n + 1);
+        let mut joined = base.path[..dir].to_vec();
         if joined.is_empty() {
             joined.push(b'/');
         }
