@@ -35,6 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let disable: Vec<String> = std::env::var("TOWER_CONSENT_DISABLE")
         .map(|names| names.split(',').map(|n| n.trim().to_owned()).collect())
         .unwrap_or_default();
+    let demo_layer = std::env::var("TOWER_CONSENT_DEMO_LAYER");
     let mut config = ConsentConfig::default();
     config.disable = disable;
     let layer = ConsentLayer::builder_from(config)
@@ -49,6 +50,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .service("YouTube")
         .privacy_policy("/privacy")
         .sink(JsonLinesSink::new(&log))
+        // `norewrite` only for `scripts/load.sh`: the layer without its HTML rewriting, to
+        // show what the rest of it costs.
+        .rewrite_html(demo_layer.as_deref() != Ok("norewrite"))
         .build()?;
 
     let app = Router::new()
@@ -59,7 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/article", get(article));
     // Without the layer only for `scripts/load.sh`, which measures what the layer costs (the
     // other pages need the consent it provides).
-    let app = if std::env::var("TOWER_CONSENT_DEMO_LAYER").is_ok_and(|v| v == "off") {
+    let app = if demo_layer.as_deref() == Ok("off") {
         app
     } else {
         app.layer(layer)
