@@ -881,12 +881,37 @@ pub(crate) struct Settings {
     pub(crate) consent_mode: Option<Signals>,
     /// The banner, link and preferences page.
     pub(crate) banner: Banner,
+    /// What a page rewritten under these settings depends on besides the visitor's choice:
+    /// see [`rules_fingerprint`].
+    pub(crate) rules_fingerprint: Box<str>,
     /// The configuration with no built-in service switched off: the rules an audit judges by,
     /// so that switching a rule off cannot hide a tracker from a site's tests.
     #[cfg(feature = "testing")]
     pub(crate) audit_config: ConsentConfig,
     #[cfg(feature = "testing")]
     pub(crate) audit_rules: std::sync::OnceLock<Option<Box<Settings>>>,
+}
+
+/// A short hash of everything a rewritten page depends on besides the visitor's choice and
+/// the request: the crate's version (its rewriting), its built-in catalog, and the whole
+/// configuration but the consent log's path (which differs between the instances of one site,
+/// and changes no page). Every page variant carries it, so that after a deploy that changes a
+/// rule a copy rewritten under the old rules (a tracker left live, say) is not revalidated as
+/// current. Stable across processes: the configuration holds no hash map.
+fn rules_fingerprint(config: &ConsentConfig) -> Box<str> {
+    use sha2::{Digest, Sha256};
+    let described = ConsentConfig {
+        consent_log: PathBuf::new(),
+        ..config.clone()
+    };
+    let mut hash = Sha256::new();
+    hash.update(env!("CARGO_PKG_VERSION"));
+    hash.update(crate::catalog::data::BUILT_IN);
+    hash.update(format!("{described:?}"));
+    hash.finalize()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A service in use on the site: see [`ConsentLayer::services`].
@@ -1003,6 +1028,7 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let categories = compile_categories(&config.categories, &config.gpc_categories)?;
         let cookie = compile_cookie(&config.cookie)?;
+        let rules_fingerprint = rules_fingerprint(&config);
         if let Some(key) = &signing_key
             && key.len() < 32
         {
@@ -1140,6 +1166,7 @@ impl Settings {
         };
         let sink = sink.unwrap_or_else(|| Arc::new(JsonLinesSink::new(config.consent_log)));
         Ok(Settings {
+            rules_fingerprint,
             reader: ConsentReader {
                 finder: CookieFinder::new(&cookie.name),
                 categories,

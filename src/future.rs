@@ -70,8 +70,11 @@ pub(crate) struct ResponseFilter {
 /// What the HTML rewriter needs to know of the request.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HtmlRequest {
-    /// The response may be rewritten (the layer rewrites HTML, and the request is not `HEAD`).
+    /// The response may be rewritten: the layer rewrites HTML (not in report-only mode).
     pub(crate) rewrite: bool,
+    /// The request is `HEAD`: the response gets the headers a `GET` would, and no body is
+    /// rewritten (there is none).
+    pub(crate) head: bool,
     /// The request's `If-None-Match` named the visitor's own variant: a `304` gets the
     /// variant's `ETag` back.
     pub(crate) variant_revalidated: bool,
@@ -89,6 +92,8 @@ impl ResponseFilter {
     }
 
     /// Filters the headers, and says whether the body is to be rewritten (and how it arrives).
+    /// A `HEAD` response gets the headers of the `GET` response it describes, which is
+    /// rewritten: no length, the variant's `ETag`, the same `Vary`.
     fn apply(&self, status: StatusCode, headers: &mut http::HeaderMap) -> Option<Coding> {
         let settings = self.consent.settings();
         let filtered = headers::filter_set_cookies(headers, settings, &self.consent);
@@ -112,7 +117,7 @@ impl ResponseFilter {
                 validators::variant(
                     self.consent.allowed_set(),
                     self.html.page.as_deref(),
-                    &settings.banner,
+                    settings,
                 )
             });
             changed_by_consent = true;
@@ -128,7 +133,7 @@ impl ResponseFilter {
             let by_page = page_inserts && (rewrite.is_some() || revalidated);
             headers::add_vary(headers, gpc_in_use, by_page);
         }
-        rewrite
+        rewrite.filter(|_| !self.html.head)
     }
 
     /// What the page view gets inserted: Consent Mode's nonce, and the banner (with its skip

@@ -82,7 +82,8 @@ where
             Vec::new()
         };
         let mut html = HtmlRequest {
-            rewrite: settings.rewrite_html && !settings.report_only && req.method() != Method::HEAD,
+            rewrite: settings.rewrite_html && !settings.report_only,
+            head: req.method() == Method::HEAD,
             variant_revalidated: false,
             page: None,
         };
@@ -107,12 +108,11 @@ where
                 req.headers_mut().remove(ACCEPT_ENCODING);
             }
             if conditional {
-                let variant = validators::variant(
-                    consent.allowed_set(),
-                    html.page.as_deref(),
-                    &settings.banner,
-                );
-                html.variant_revalidated = validators::strip_variant(req.headers_mut(), &variant);
+                let variant =
+                    validators::variant(consent.allowed_set(), html.page.as_deref(), settings);
+                let page_view = navigation && matches!(*req.method(), Method::GET | Method::HEAD);
+                html.variant_revalidated =
+                    validators::strip_variant(req.headers_mut(), &variant, page_view);
             }
         }
         let filter = ResponseFilter::new(consent.clone(), lingering, html);

@@ -103,14 +103,16 @@ fn attribute(html: &str, with: &str, name: &str) -> String {
     tag[from..from + tag[from..].find('"').unwrap()].to_owned()
 }
 
-/// The page variant an `ETag` names, without the wording's hash (`W/"v1;consent=1.b0-1a2b3c4d"`
-/// gives `1.b0`); the hash must be the wording's.
+/// The page variant an `ETag` names, without the wording's hash and the rules' fingerprint
+/// (`W/"v1;consent=1.b0-1a2b3c4d.5e6f7a8b"` gives `1.b0`).
 fn etag_variant(reply: &Reply) -> String {
     let etag = reply.headers[ETAG].to_str().unwrap();
     let variant = etag
         .strip_prefix("W/\"v1;consent=")
         .and_then(|v| v.strip_suffix('"'))
         .unwrap_or_else(|| panic!("{etag}"));
+    let (variant, rules) = variant.rsplit_once('.').unwrap_or_else(|| panic!("{etag}"));
+    assert_eq!(rules.len(), 8, "{etag}");
     match variant.split_once('-') {
         Some((variant, hash)) => {
             assert_eq!(hash.len(), 8, "{etag}");

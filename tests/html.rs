@@ -79,7 +79,7 @@ async fn site(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infall
     // A date is only read without an entity tag (RFC 9110, 13.2.2); the page never changes.
     let unchanged_since =
         !req.headers().contains_key(IF_NONE_MATCH) && req.headers().contains_key(IF_MODIFIED_SINCE);
-    if (matches_v1 || unchanged_since) && req.method() == Method::GET {
+    if (matches_v1 || unchanged_since) && matches!(*req.method(), Method::GET | Method::HEAD) {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         *response.body_mut() = Full::new(Bytes::new());
     }
@@ -127,14 +127,64 @@ async fn pages_are_rewritten_for_what_the_visitor_allowed() {
     );
     assert!(!reply.headers.contains_key(CONTENT_LENGTH));
     assert!(!reply.headers.contains_key(ACCEPT_RANGES));
-    assert_eq!(reply.headers[ETAG], "W/\"v1;consent=1\"");
+    let (allowed, rules) = variant(&reply.headers[ETAG]);
+    assert_eq!(allowed, "1");
     assert_eq!(reply.headers[VARY], "cookie, sec-gpc");
 
     let cookie = accepted_everything(&layer).await;
     let reply = send(&layer, done(get("/").header(COOKIE, &cookie))).await;
     assert_eq!(reply.body, PAGE);
-    assert_eq!(reply.headers[ETAG], "W/\"v1;consent=f\"");
+    assert_eq!(variant(&reply.headers[ETAG]), ("f".into(), rules));
     assert_eq!(reply.headers[VARY], "cookie, sec-gpc");
+}
+
+/// The allowed categories and the rules' fingerprint a variant's `ETag` names:
+/// `W/"v1;consent=1.1a2b3c4d"` gives `("1", "1a2b3c4d")`.
+fn variant(etag: &HeaderValue) -> (String, String) {
+    let etag = etag.to_str().unwrap();
+    let variant = etag
+        .strip_prefix("W/\"v1;consent=")
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("not a variant's tag: {etag}"));
+    let (allowed, rules) = variant.split_once('.').unwrap_or_else(|| panic!("{etag}"));
+    assert!(
+        rules.len() == 8 && rules.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{etag}"
+    );
+    (allowed.to_owned(), rules.to_owned())
+}
+
+#[tokio::test]
+async fn a_page_rewritten_under_other_rules_is_not_revalidated() {
+    // The site's page is cached with its trackers blocked; then a deploy changes the rules
+    // (here, the built-in Meta Pixel rules switched off, so the page is rewritten
+    // differently). The old copy's tag must not be confirmed by the new layer.
+    let before = layer();
+    let after = ConsentLayer::builder_from({
+        let mut config = tower_consent::ConsentConfig::default();
+        config.disable = vec!["Meta Pixel".into()];
+        config
+    })
+    .sink(NoopSink)
+    .banner(false)
+    .settings_link(false)
+    .build()
+    .unwrap();
+    let cached = send(&before, done(get("/"))).await;
+    let etag = cached.headers[ETAG].to_str().unwrap().to_owned();
+    let same_rules = send(&layer(), done(get("/").header(IF_NONE_MATCH, &etag))).await;
+    assert_eq!(
+        same_rules.status,
+        StatusCode::NOT_MODIFIED,
+        "the same rules, built again, name the same variant"
+    );
+    let new_rules = send(&after, done(get("/").header(IF_NONE_MATCH, &etag))).await;
+    assert_eq!(new_rules.status, StatusCode::OK, "{:?}", new_rules.headers);
+    assert_ne!(new_rules.body, cached.body);
+    assert_ne!(
+        variant(&new_rules.headers[ETAG]),
+        variant(&cached.headers[ETAG])
+    );
 }
 
 #[tokio::test]
@@ -184,10 +234,50 @@ async fn other_responses_pass_untouched() {
         assert!(reply.headers[ETAG].to_str().unwrap().starts_with("W/\"v1;"));
         assert!(reply.headers[VARY].to_str().unwrap().contains("cookie"));
     }
-    let head = send(&layer, done(get("/").method(Method::HEAD))).await;
-    assert!(head.headers.contains_key(CONTENT_LENGTH));
-    assert_eq!(head.headers[ETAG], "\"v1\"");
-    assert!(head.headers.get(CONTENT_ENCODING).is_none());
+}
+
+#[tokio::test]
+async fn a_head_response_has_the_headers_of_the_get_it_describes() {
+    let layer = layer();
+    let cookie = accepted_everything(&layer).await;
+    for visitor in [None, Some(&cookie)] {
+        let request = |method: Method| {
+            let request = get("/").method(method);
+            match visitor {
+                Some(cookie) => request.header(COOKIE, cookie),
+                None => request,
+            }
+        };
+        let page = send(&layer, done(request(Method::GET))).await;
+        let head = send(&layer, done(request(Method::HEAD))).await;
+        assert_eq!(head.status, StatusCode::OK);
+        for name in [ETAG, VARY, CONTENT_TYPE, CONTENT_LENGTH, ACCEPT_RANGES] {
+            assert_eq!(head.headers.get(&name), page.headers.get(&name), "{name}");
+        }
+        // A cache that stored the page revalidates it with `HEAD` as with `GET`.
+        let etag = page.headers[ETAG].to_str().unwrap();
+        let again = send(
+            &layer,
+            done(request(Method::HEAD).header(IF_NONE_MATCH, etag)),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+        assert_eq!(again.headers[ETAG], etag);
+    }
+    // Another visitor's `HEAD` does not confirm it.
+    let undecided = send(&layer, done(get("/"))).await;
+    let etag = undecided.headers[ETAG].to_str().unwrap();
+    let other = send(
+        &layer,
+        done(
+            get("/")
+                .method(Method::HEAD)
+                .header(COOKIE, &cookie)
+                .header(IF_NONE_MATCH, etag),
+        ),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::OK);
 }
 
 /// With the `decompress` feature (on for the crate's own tests), a page that arrives compressed
@@ -239,6 +329,25 @@ async fn conditional_requests_revalidate_only_their_own_variant() {
     .await;
     assert_eq!(other.status, StatusCode::OK, "another variant's validator");
     assert_eq!(other.body, PAGE);
+}
+
+#[tokio::test]
+async fn a_copy_cached_before_the_layer_is_not_revalidated() {
+    // The site's own tag, from a copy a browser or cache kept from before the layer was
+    // deployed, with its trackers live: a page view gets the rewritten page.
+    let layer = layer();
+    let before = send(&layer, done(get("/").header(IF_NONE_MATCH, "\"v1\""))).await;
+    assert_eq!(before.status, StatusCode::OK, "{:?}", before.headers);
+    assert!(before.body.contains(NEUTRALISED_GA));
+    // A `fetch` keeps the site's own tags: images, scripts and API responses are revalidated
+    // with them.
+    let fetch = Request::get("/api")
+        .header("sec-fetch-dest", "empty")
+        .header(IF_NONE_MATCH, "\"v1\"");
+    assert_eq!(
+        send(&layer, done(fetch)).await.status,
+        StatusCode::NOT_MODIFIED
+    );
 }
 
 #[tokio::test]

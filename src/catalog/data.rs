@@ -22,7 +22,7 @@ pub(crate) struct Entry {
     pub(crate) signatures: Vec<String>,
 }
 
-const BUILT_IN: &str = include_str!("built_in.json");
+pub(crate) const BUILT_IN: &str = include_str!("built_in.json");
 
 /// The built-in entries, parsed once. A file that does not parse (a test guards against it)
 /// leaves the catalog empty, with an error logged, rather than failing every layer.

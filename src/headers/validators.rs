@@ -1,16 +1,17 @@
 //! Validators that differ per consent variant: a rewritten page's `ETag` carries the set of
-//! allowed categories, so no cache or conditional request hands one visitor's variant to
-//! another.
+//! allowed categories and the rules it was rewritten under, so no cache or conditional request
+//! hands one visitor's variant to another, or a page rewritten before a deploy as current.
 //!
-//! `"abc"` from the inner service becomes `W/"abc;consent=6"` (weak: the bytes differ from the
-//! inner service's own representation). A request's `If-None-Match` entries of the visitor's
-//! current variant reach the inner service as `W/"abc"`, so it can still answer `304`;
-//! entries of any other variant are dropped, so it cannot.
+//! `"abc"` from the inner service becomes `W/"abc;consent=6.1a2b3c4d"` (weak: the bytes differ
+//! from the inner service's own representation). A request's `If-None-Match` entries of the
+//! visitor's current variant reach the inner service as `W/"abc"`, so it can still answer
+//! `304`; entries of any other variant are dropped, so it cannot.
 
 use http::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderValue};
 
-use crate::banner::{Banner, PagePlan};
+use crate::banner::PagePlan;
+use crate::config::Settings;
 use crate::consent::CategorySet;
 
 const MARK: &[u8] = b";consent=";
@@ -26,12 +27,22 @@ fn parse(tag: &[u8]) -> Option<(bool, &[u8])> {
     (!inner.contains(&b'"')).then_some((weak, inner))
 }
 
-/// The variant of a page a visitor gets: the categories they allowed (hexadecimal bits), and
-/// the banner or link inserted, with its language (see [`PagePlan::variant`]).
-pub(crate) fn variant(allowed: CategorySet, page: Option<&PagePlan>, banner: &Banner) -> String {
+/// The variant of a page a visitor gets: the categories they allowed (hexadecimal bits), the
+/// banner or link inserted, with its language (see [`PagePlan::variant`]), and the rules it
+/// was rewritten under (see [`Settings::rules_fingerprint`]).
+pub(crate) fn variant(
+    allowed: CategorySet,
+    page: Option<&PagePlan>,
+    settings: &Settings,
+) -> String {
+    let rules = &settings.rules_fingerprint;
     match page {
-        Some(page) => format!("{:x}.{}", allowed.bits(), page.variant(banner)),
-        None => format!("{:x}", allowed.bits()),
+        Some(page) => format!(
+            "{:x}.{}.{rules}",
+            allowed.bits(),
+            page.variant(&settings.banner)
+        ),
+        None => format!("{:x}.{rules}", allowed.bits()),
     }
 }
 
@@ -68,21 +79,26 @@ pub(crate) fn vary_etag(headers: &mut HeaderMap, variant: impl FnOnce() -> Strin
 }
 
 /// Rewrites `If-None-Match` for the inner service: entries of `variant` lose their suffix,
-/// entries of other variants are dropped. Returns whether an entry of `variant` was kept, so
-/// that a `304` answering it gets the variant's `ETag` back.
-pub(crate) fn strip_variant(headers: &mut HeaderMap, variant: &str) -> bool {
+/// entries of other variants are dropped, and so are entries of no variant when
+/// `page_view` (a `GET` or `HEAD` navigation, whose answer is a page): the layer marks every
+/// page it rewrites or passes, so such a tag names a copy it never handled, cached before the
+/// layer was deployed, with its trackers live. (Other requests keep them: they are how images,
+/// scripts and API responses, which keep their own tags, are revalidated.) Returns whether an
+/// entry of `variant` was kept, so that a `304` answering it gets the variant's `ETag` back.
+pub(crate) fn strip_variant(headers: &mut HeaderMap, variant: &str, page_view: bool) -> bool {
     let suffix = variant_suffix(variant);
     let mut kept_ours = false;
     let mut changed = false;
     let mut entries: Vec<Vec<u8>> = Vec::new();
     for value in headers.get_all(IF_NONE_MATCH) {
         for entry in split_entity_tags(value.as_bytes()) {
-            let Some((_, opaque)) = parse(entry) else {
-                entries.push(entry.to_vec());
-                continue;
-            };
-            let Some(at) = memchr::memmem::rfind(opaque, MARK) else {
-                entries.push(entry.to_vec());
+            let marked = parse(entry)
+                .and_then(|(_, opaque)| Some((opaque, memchr::memmem::rfind(opaque, MARK)?)));
+            let Some((opaque, at)) = marked else {
+                match page_view {
+                    true => changed = true,
+                    false => entries.push(entry.to_vec()),
+                }
                 continue;
             };
             changed = true;
@@ -105,9 +121,9 @@ pub(crate) fn strip_variant(headers: &mut HeaderMap, variant: &str) -> bool {
         }
     }
     if !headers.contains_key(IF_NONE_MATCH) {
-        // The date was sent for the same cached copy, another variant's, and an
-        // `If-None-Match` kept the site from reading it (RFC 9110, 13.2.2): without one, a
-        // `304` on the date would keep that variant.
+        // The date was sent for the same cached copy, another variant's (or one the layer
+        // never handled), and an `If-None-Match` kept the site from reading it (RFC 9110,
+        // 13.2.2): without one, a `304` on the date would keep that copy.
         headers.remove(IF_MODIFIED_SINCE);
     }
     kept_ours
@@ -170,18 +186,35 @@ mod tests {
             IF_NONE_MATCH,
             "W/\"abc;consent=5\", W/\"abc;consent=1\", \"other,x\"",
         );
-        assert!(strip_variant(&mut h, "5"));
+        assert!(strip_variant(&mut h, "5", false));
         assert_eq!(h.get(IF_NONE_MATCH).unwrap(), "W/\"abc\", \"other,x\"");
 
         let mut h = headers(IF_NONE_MATCH, "W/\"abc;consent=1\"");
-        assert!(!strip_variant(&mut h, "5"));
+        assert!(!strip_variant(&mut h, "5", false));
         assert!(
             h.get(IF_NONE_MATCH).is_none(),
             "another variant's tag must not reach the service"
         );
 
         let mut h = headers(IF_NONE_MATCH, "\"plain\"");
-        assert!(!strip_variant(&mut h, "5"));
+        assert!(!strip_variant(&mut h, "5", false));
         assert_eq!(h.get(IF_NONE_MATCH).unwrap(), "\"plain\"");
+    }
+
+    #[test]
+    fn a_page_view_drops_tags_of_no_variant_and_the_date_with_them() {
+        for value in ["\"plain\"", "*", "W/\"old\", junk"] {
+            let mut h = headers(IF_NONE_MATCH, value);
+            h.insert(
+                IF_MODIFIED_SINCE,
+                HeaderValue::from_static("Mon, 30 Nov 2026 09:00:00 GMT"),
+            );
+            assert!(!strip_variant(&mut h, "5", true));
+            assert!(h.get(IF_NONE_MATCH).is_none(), "{value}");
+            assert!(h.get(IF_MODIFIED_SINCE).is_none(), "{value}");
+        }
+        let mut h = headers(IF_NONE_MATCH, "\"plain\", W/\"abc;consent=5\"");
+        assert!(strip_variant(&mut h, "5", true));
+        assert_eq!(h.get(IF_NONE_MATCH).unwrap(), "W/\"abc\"");
     }
 }
