@@ -10,12 +10,16 @@
 #   DURATION=600s scripts/load.sh        # a soak
 #   PIN=1 scripts/load.sh                # server on CPU 0, wrk on CPU 1 (taskset): no sharing
 #   CONNECTIONS=2 scripts/load.sh        # fewer connections in flight
+#   ROUNDS=5 DURATION=10s scripts/load.sh  # the three in turn five times; medians compared
 #
-# Needs wrk (apt-get install wrk). Both variants run in one invocation, side by side, since the
-# machine is shared: compare the ratio, not the absolute figures.
+# Needs wrk (apt-get install wrk). The variants run in one invocation, side by side, since the
+# machine is shared: compare the ratio, not the absolute figures. Another tenant's load moves
+# a single run by a fifth or more; with ROUNDS the variants take turns and the ratios are of
+# their median throughputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-60s}
+rounds=${ROUNDS:-1}
 connections=${CONNECTIONS:-16}
 server_cpu=() client_cpu=()
 if [ -n "${PIN:-}" ]; then server_cpu=(taskset -c 0) client_cpu=(taskset -c 1); fi
@@ -64,15 +68,19 @@ run() { # LABEL LAYER(on|off)
     -v n="$requests" -v hz="$(getconf CLK_TCK)" \
     'BEGIN { f = 1e6 / hz / n; printf "%.1f (user %.1f + system %.1f)", (u + s) * f, u * f, s * f }')
   echo "$label: page $size bytes; $rps req/s; latency p50 $p50, p90 $p90, p99 $p99; errors: ${errors:-none}${non2xx:+, non-2xx $non2xx}; server CPU $per_request us per request; memory $before before, $warm after warm-up, $after at the end"
-  echo "$rps" >"$out/$label.rps"
+  echo "$rps" >>"$out/$label.rps"
 }
 
-run "without the layer" off
-run "with the layer, its HTML rewriting off (consent read, cookies filtered)" norewrite
-run "with the layer (new visitors: trackers blocked, banner inserted)" on
+for round in $(seq "$rounds"); do
+  [ "$rounds" -gt 1 ] && echo "round $round of $rounds"
+  run "without the layer" off
+  run "with the layer, its HTML rewriting off (consent read, cookies filtered)" norewrite
+  run "with the layer (new visitors: trackers blocked, banner inserted)" on
+done
+median() { sort -g "$out/$1.rps" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { # LABEL A B
-  awk -v a="$(cat "$out/$2.rps")" -v b="$(cat "$out/$3.rps")" -v l="$1" \
-    'BEGIN { printf "throughput %s: %.0f%% of without\n", l, 100 * b / a }'
+  awk -v a="$(median "$2")" -v b="$(median "$3")" -v l="$1" -v n="$rounds" \
+    'BEGIN { printf "throughput %s: %.0f%% of without%s\n", l, 100 * b / a, (n > 1 ? " (medians of " n " runs)" : "") }'
 }
 ratio "with the layer" "without the layer" "with the layer (new visitors: trackers blocked, banner inserted)"
 ratio "with the layer, rewriting off" "without the layer" \
