@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE};
+use http::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE, IF_RANGE, RANGE};
 use http::{HeaderValue, Method, Request, Response};
 use tower::Service;
 
@@ -107,10 +107,16 @@ where
             if partial_navigation {
                 req.headers_mut().remove(ACCEPT_ENCODING);
             }
+            let page_view = navigation && matches!(*req.method(), Method::GET | Method::HEAD);
+            // Part of a page cannot be rewritten (a 206 passes as it is): a page view gets the
+            // whole page. Browsers send a range with one only to resume a download.
+            if page_view {
+                req.headers_mut().remove(RANGE);
+                req.headers_mut().remove(IF_RANGE);
+            }
             if conditional {
                 let variant =
                     validators::variant(consent.allowed_set(), html.page.as_deref(), settings);
-                let page_view = navigation && matches!(*req.method(), Method::GET | Method::HEAD);
                 html.variant_revalidated =
                     validators::strip_variant(req.headers_mut(), &variant, page_view);
             }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{
-    ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, ETAG,
-    HOST, IF_MODIFIED_SINCE, IF_NONE_MATCH, ORIGIN, SET_COOKIE, VARY,
+    ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE,
+    COOKIE, ETAG, HOST, IF_MODIFIED_SINCE, IF_NONE_MATCH, ORIGIN, RANGE, SET_COOKIE, VARY,
 };
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame};
@@ -75,6 +75,26 @@ async fn site(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infall
     }
     if let Some(status) = req.headers().get("x-status") {
         *response.status_mut() = status.to_str().unwrap().parse().unwrap();
+    }
+    // `Range: bytes=A-B`, as a real server answers it: 206 with those bytes of the page.
+    if let Some((from, to)) = req
+        .headers()
+        .get(RANGE)
+        .and_then(|v| v.to_str().unwrap().strip_prefix("bytes="))
+        .and_then(|range| range.split_once('-'))
+    {
+        let (from, to): (usize, usize) = (from.parse().unwrap(), to.parse().unwrap());
+        let part = Bytes::from(body.clone()).slice(from..=to.min(body.len() - 1));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_LENGTH, part.len().into());
+        headers.insert(
+            CONTENT_RANGE,
+            format!("bytes {from}-{}/{}", from + part.len() - 1, body.len())
+                .parse()
+                .unwrap(),
+        );
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        *response.body_mut() = Full::new(part);
     }
     // A date is only read without an entity tag (RFC 9110, 13.2.2); the page never changes.
     let unchanged_since =
@@ -348,6 +368,24 @@ async fn a_copy_cached_before_the_layer_is_not_revalidated() {
         send(&layer, done(fetch)).await.status,
         StatusCode::NOT_MODIFIED
     );
+}
+
+#[tokio::test]
+async fn a_page_view_asks_for_the_whole_page() {
+    // Part of a page cannot be rewritten: a page view asking for a range gets the whole page,
+    // rewritten, rather than the original bytes with their trackers live.
+    let layer = layer();
+    let ranged = send(&layer, done(get("/").header(RANGE, "bytes=0-99"))).await;
+    assert_eq!(ranged.status, StatusCode::OK, "{:?}", ranged.headers);
+    assert!(ranged.body.contains(NEUTRALISED_GA), "{}", ranged.body);
+    assert!(!ranged.headers.contains_key(CONTENT_RANGE));
+    // Other requests keep their ranges (media, downloads, a script's own `fetch`).
+    let fetch = Request::get("/video")
+        .header("sec-fetch-dest", "video")
+        .header(RANGE, "bytes=0-9");
+    let part = send(&layer, done(fetch)).await;
+    assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.body.len(), 10);
 }
 
 #[tokio::test]
