@@ -322,14 +322,36 @@ fn deletion(name: &str, domain: Option<&str>, secure: bool) -> String {
     cookie.to_string()
 }
 
-/// Makes the response's `Vary` name `Cookie`, and `Sec-GPC` when `gpc` is set, adding what is
-/// not there yet (in any of several `Vary` headers, in any case) in one value. `Vary: *` makes
-/// it moot.
+/// The request headers a response of the layer's can differ by, as `Vary` lists them: the
+/// consent cookie, Global Privacy Control, and, for a page that gets the banner or link, what
+/// decides whether and in which language it does (the language asked for, and what loads the
+/// page: `Sec-Fetch-Dest`, else `Accept`; htmx and Turbo fragments get neither).
+const VARY_FIELDS: [&str; 7] = [
+    "cookie",
+    "sec-gpc",
+    "accept-language",
+    "sec-fetch-dest",
+    "accept",
+    "hx-request",
+    "turbo-frame",
+];
+const VARY_COOKIE: u8 = 1;
+const VARY_GPC: u8 = 2;
+const VARY_PAGE: u8 = 0b111_1100;
+
+/// Makes the response's `Vary` name `Cookie`, `Sec-GPC` when `gpc` is set, and what a page's
+/// banner or link depends on when `page` is (see [`VARY_FIELDS`]), adding what is not there yet
+/// (in any of several `Vary` headers, in any case) in one value. `Vary: *` makes it moot.
 pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool, page: bool) {
+    let mut needed = VARY_COOKIE;
+    if gpc {
+        needed |= VARY_GPC;
+    }
+    if page {
+        needed |= VARY_PAGE;
+    }
     // One lookup of `Vary`, whether it is there or not.
     let entry = headers.entry(VARY);
-    let (mut has_cookie, mut has_gpc) = (false, !gpc);
-    let (mut has_language, mut has_dest) = (!page, !page);
     if let Entry::Occupied(present) = &entry {
         for field in present
             .iter()
@@ -339,47 +361,40 @@ pub(crate) fn add_vary(headers: &mut HeaderMap, gpc: bool, page: bool) {
             if field == b"*" {
                 return;
             }
-            has_cookie |= field.eq_ignore_ascii_case(b"cookie");
-            has_gpc |= field.eq_ignore_ascii_case(b"sec-gpc");
-            has_language |= field.eq_ignore_ascii_case(b"accept-language");
-            has_dest |= field.eq_ignore_ascii_case(b"sec-fetch-dest");
+            if let Some(at) = VARY_FIELDS
+                .iter()
+                .position(|name| field.eq_ignore_ascii_case(name.as_bytes()))
+            {
+                needed &= !(1 << at);
+            }
         }
     }
-    // Constants: `from_static` checks its bytes at run time when not in a `const`.
+    // Constants for the values of every response that sets a cookie: `from_static` checks its
+    // bytes at run time when not in a `const`.
     const COOKIE_GPC: HeaderValue = HeaderValue::from_static("cookie, sec-gpc");
     const COOKIE: HeaderValue = HeaderValue::from_static("cookie");
     const GPC: HeaderValue = HeaderValue::from_static("sec-gpc");
-    const LANGUAGE_DEST: HeaderValue = HeaderValue::from_static("accept-language, sec-fetch-dest");
-    const LANGUAGE: HeaderValue = HeaderValue::from_static("accept-language");
-    const DEST: HeaderValue = HeaderValue::from_static("sec-fetch-dest");
-    let missing = [
-        missing((has_cookie, COOKIE), (has_gpc, GPC), COOKIE_GPC),
-        missing((has_language, LANGUAGE), (has_dest, DEST), LANGUAGE_DEST),
-    ];
-    let mut missing = missing.into_iter().flatten();
-    let mut entry = match entry {
-        Entry::Occupied(entry) => entry,
-        Entry::Vacant(vacant) => match missing.next() {
-            Some(value) => vacant.insert_entry(value),
-            None => return,
-        },
+    let value = match needed {
+        0 => return,
+        VARY_COOKIE => COOKIE,
+        VARY_GPC => GPC,
+        n if n == VARY_COOKIE | VARY_GPC => COOKIE_GPC,
+        _ => {
+            let names: Vec<&str> = (0..VARY_FIELDS.len())
+                .filter(|at| needed & (1 << at) != 0)
+                .map(|at| VARY_FIELDS[at])
+                .collect();
+            match HeaderValue::from_str(&names.join(", ")) {
+                Ok(value) => value,
+                Err(_) => return,
+            }
+        }
     };
-    for value in missing {
-        entry.append(value);
-    }
-}
-
-/// The one value that adds what is missing of two fields, if any is.
-fn missing(
-    (has_first, first): (bool, HeaderValue),
-    (has_second, second): (bool, HeaderValue),
-    both: HeaderValue,
-) -> Option<HeaderValue> {
-    match (has_first, has_second) {
-        (false, false) => Some(both),
-        (false, true) => Some(first),
-        (true, false) => Some(second),
-        (true, true) => None,
+    match entry {
+        Entry::Occupied(mut entry) => entry.append(value),
+        Entry::Vacant(entry) => {
+            entry.insert(value);
+        }
     }
 }
 
@@ -429,11 +444,18 @@ mod tests {
         // Pages with the banner or link vary by language and by what loads them.
         assert_eq!(
             vary_after_with(&["cookie"], false, true),
-            ["cookie", "accept-language, sec-fetch-dest"]
+            [
+                "cookie",
+                "accept-language, sec-fetch-dest, accept, hx-request, turbo-frame"
+            ]
         );
         assert_eq!(
-            vary_after_with(&["Accept-Language"], true, true),
-            ["Accept-Language", "cookie, sec-gpc", "sec-fetch-dest"]
+            vary_after_with(&["Accept-Language, HX-Request", "accept"], true, true),
+            [
+                "Accept-Language, HX-Request",
+                "accept",
+                "cookie, sec-gpc, sec-fetch-dest, turbo-frame"
+            ]
         );
     }
 
