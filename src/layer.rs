@@ -60,7 +60,7 @@ impl ConsentLayer {
     /// let page = Bytes::from_static(br#"<script src="https://connect.facebook.net/en_US/fbevents.js"></script>"#);
     /// assert_eq!(
     ///     rewriter.rewrite_all(&page),
-    ///     br#"<script type="text/plain" data-consent-category="marketing" src="https://connect.facebook.net/en_US/fbevents.js"></script>"#
+    ///     br#"<script type="text/plain" data-consent-category="marketing" data-consent-src="https://connect.facebook.net/en_US/fbevents.js"></script>"#
     /// );
     /// # Ok::<(), tower_consent::ConfigError>(())
     /// ```

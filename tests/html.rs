@@ -28,7 +28,7 @@ const PAGE: &str = concat!(
     "</body></html>"
 );
 
-const NEUTRALISED_GA: &str = r#"<script type="text/plain" data-consent-category="analytics" async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>"#;
+const NEUTRALISED_GA: &str = r#"<script type="text/plain" data-consent-category="analytics" async data-consent-src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>"#;
 
 /// A layer that rewrites without inserting the banner or the settings link (`tests/banner.rs`
 /// covers those), so that pages come back as the rewriter alone leaves them.
@@ -514,7 +514,7 @@ async fn output_streams_as_input_arrives_and_trailers_follow() {
     }
     assert_eq!(
         rest,
-        r#"<script type="text/plain" data-consent-category="marketing" async src="https://connect.facebook.net/en_US/fbevents.js"></script><p>more</p>"#
+        r#"<script type="text/plain" data-consent-category="marketing" async data-consent-src="https://connect.facebook.net/en_US/fbevents.js"></script><p>more</p>"#
     );
     let mut trailers = HeaderMap::new();
     trailers.insert("x-checksum", HeaderValue::from_static("abc"));

@@ -48,7 +48,7 @@ fn html_shows_the_page_each_visitor_receives() {
     let undecided = inspect(&["html", "--consent", "none", shop]);
     assert!(undecided.status.success());
     let undecided = String::from_utf8(undecided.stdout).unwrap();
-    assert!(undecided.contains(r#"<script type="text/plain" data-consent-category="analytics" async src="https://www.googletagmanager.com/gtag/js?id=G-XYZ987">"#));
+    assert!(undecided.contains(r#"<script type="text/plain" data-consent-category="analytics" async data-consent-src="https://www.googletagmanager.com/gtag/js?id=G-XYZ987">"#));
     assert!(undecided.contains(r#"<script type="text/plain" data-consent-category="marketing">"#));
 
     let analytics =

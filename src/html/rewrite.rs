@@ -186,12 +186,12 @@ impl Policy<'_> {
     ) -> Option<usize> {
         let url_denied = urls
             .iter()
-            .filter_map(|name| tag.get(name))
+            .flat_map(|name| tag.get_all(name))
             .find_map(|value| self.denied_url(value, base));
         url_denied.or_else(|| {
             srcsets
                 .iter()
-                .filter_map(|name| tag.get(name))
+                .flat_map(|name| tag.get_all(name))
                 .find_map(|value| {
                     let decoded = decode_attribute(value);
                     srcset_urls(&decoded).find_map(|u| self.denied_url(u, base))
@@ -315,17 +315,17 @@ impl Policy<'_> {
         classifiable: bool,
     ) -> Verdict {
         let mut external = false;
-        for name in urls {
-            let Some(url) = tag.get(name) else {
-                continue;
-            };
+        for url in urls.iter().flat_map(|name| tag.get_all(name)) {
             external = true;
             if let Some(category) = self.denied_url(url, base) {
                 if self.mode == BlockMode::Remove {
                     return Verdict::Remove;
                 }
-                let neutralised = neutralise_script(tag.bytes, self.category_name(category));
-                return Verdict::Replace(neutralised);
+                return Verdict::Replace(block_external_script(
+                    tag,
+                    urls,
+                    self.category_name(category),
+                ));
             }
         }
         match (external, self.hold_inline, classifiable) {
@@ -379,6 +379,20 @@ pub(crate) fn insertion(category: &str) -> Vec<u8> {
     out.extend_from_slice(category.as_bytes());
     out.push(b'"');
     out
+}
+
+/// An external script of a refused category, written as a site writes a script it blocks
+/// itself (see [`switch_on`]): `type="text/plain"` and its category first, its own `type`s
+/// renamed `data-consent-type` and its URLs `data-consent-src` (and so on). The first `type`
+/// alone keeps the parser from running it, but not a browser's preload scanner from fetching
+/// its URL: Chromium's honours a later `type="text/javascript"`.
+fn block_external_script(tag: TagView<'_>, urls: &[&'static [u8]], category: &str) -> Vec<u8> {
+    let mut edit = TagEdit::new(tag);
+    edit.insert_raw(&insertion(category));
+    for name in urls.iter().chain([&&b"type"[..]]) {
+        edit.rename_all(name, b"data-consent-");
+    }
+    edit.finish()
 }
 
 /// Length of `<script`: where [`insertion`] goes.

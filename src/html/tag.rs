@@ -552,6 +552,19 @@ impl<'a> TagView<'a> {
     pub(crate) fn get(&self, name: &[u8]) -> Option<&'a [u8]> {
         self.find(name).map(|a| self.attr_value(a))
     }
+
+    /// The raw values of every attribute named `name`, duplicates included: the parser keeps
+    /// the first, but a browser's preload scanner may fetch a later one.
+    pub(crate) fn get_all<'n>(&self, name: &'n [u8]) -> impl Iterator<Item = &'a [u8]> + 'n
+    where
+        'a: 'n,
+    {
+        let view = *self;
+        self.attrs
+            .iter()
+            .filter(move |a| view.attr_name(a).eq_ignore_ascii_case(name))
+            .map(move |a| view.attr_value(a))
+    }
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ const GA: &str = r#"<script async src="https://www.googletagmanager.com/gtag/js?
 fn tracker_script_is_neutralised_until_allowed() {
     assert_eq!(
         rewrite(GA, &[]),
-        r#"<script type="text/plain" data-consent-category="analytics" async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>"#
+        r#"<script type="text/plain" data-consent-category="analytics" async data-consent-src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>"#
     );
     assert_eq!(
         rewrite(GA, &[3]),
@@ -71,6 +71,44 @@ fn tracker_script_is_neutralised_until_allowed() {
         "marketing is not analytics"
     );
     assert_eq!(rewrite(GA, &[2]), GA);
+}
+
+/// What a browser's preload scanner fetches, not only what its parser runs (found by a review
+/// in Chromium): it honours a script's last `type` and may fetch a later duplicate URL, so a
+/// blocked element keeps no live URL and no live `type` anywhere in its tag.
+#[test]
+fn blocked_elements_leave_the_preload_scanner_nothing_to_fetch() {
+    let typed = r#"<script type="text/javascript" src="https://www.googletagmanager.com/gtm.js?id=GTM-X"></script>"#;
+    let blocked = r#"<script type="text/plain" data-consent-category="analytics" data-consent-type="text/javascript" data-consent-src="https://www.googletagmanager.com/gtm.js?id=GTM-X"></script>"#;
+    assert_eq!(rewrite(typed, &[]), blocked);
+    // Written as a site blocks a script itself, it is switched on again, as it was, once its
+    // category is allowed.
+    assert_eq!(
+        rewrite(blocked, &[2]),
+        r#"<script type="text/javascript" data-consent-category="analytics" data-consent-type="text/javascript" src="https://www.googletagmanager.com/gtm.js?id=GTM-X"></script>"#
+    );
+    for (page, expected) in [
+        // A first-party URL first, a tracker's after it.
+        (
+            r#"<script src="/app.js" src="https://connect.facebook.net/x.js"></script>"#,
+            r#"<script type="text/plain" data-consent-category="marketing" data-consent-src="/app.js" data-consent-src="https://connect.facebook.net/x.js"></script>"#,
+        ),
+        (
+            r#"<link rel=preload as=image href=/a.png href="https://www.facebook.com/tr?id=1">"#,
+            r#"<link data-consent-category="marketing" rel=preload as=image data-consent-href=/a.png data-consent-href="https://www.facebook.com/tr?id=1">"#,
+        ),
+        (
+            r#"<img src="/a.png" srcset="/a.png 1x" srcset="https://www.facebook.com/tr?id=1 2x">"#,
+            r#"<img data-consent-category="marketing" data-consent-src="/a.png" data-consent-srcset="/a.png 1x" data-consent-srcset="https://www.facebook.com/tr?id=1 2x">"#,
+        ),
+        // An SVG script loads its `href`.
+        (
+            r#"<svg><script href="https://connect.facebook.net/x.js"></script></svg>"#,
+            r#"<svg><script type="text/plain" data-consent-category="marketing" data-consent-href="https://connect.facebook.net/x.js"></script></svg>"#,
+        ),
+    ] {
+        assert_eq!(rewrite(page, &[]), expected, "{page}");
+    }
 }
 
 /// URLs that reach a tracker host only as a browser's URL parser reads them (found by a review
@@ -362,7 +400,7 @@ mod chunking {
         for expected in [
             r#"<link data-consent-category="analytics" rel="preconnect" data-consent-href="https://www.googletagmanager.com">"#,
             r#"<script type="text/plain" data-consent-category="analytics">(function(w,d,s,l,i)"#,
-            r#"<script type="text/plain" data-consent-category="analytics" async src="https://www.googletagmanager.com/gtag/js?id=G-XYZ987">"#,
+            r#"<script type="text/plain" data-consent-category="analytics" async data-consent-src="https://www.googletagmanager.com/gtag/js?id=G-XYZ987">"#,
             r#"<script type="text/plain" data-consent-category="marketing">
 !function(f,b,e,v,n,t,s)"#,
             r#"<iframe data-consent-category="analytics" data-consent-src="https://www.googletagmanager.com/ns.html?id=GTM-ABC123""#,
@@ -492,7 +530,7 @@ mod bounds {
                     r#"<div title="{huge}">x</div><script src="https://connect.facebook.net/x.js"></script>"#
                 ),
                 format!(
-                    r#"<div title="{huge}">x</div><script type="text/plain" data-consent-category="marketing" src="https://connect.facebook.net/x.js"></script>"#
+                    r#"<div title="{huge}">x</div><script type="text/plain" data-consent-category="marketing" data-consent-src="https://connect.facebook.net/x.js"></script>"#
                 ),
             ),
             (
