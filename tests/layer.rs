@@ -289,13 +289,20 @@ async fn withdrawal_expires_the_withdrawn_categories_cookies() {
     let expired: Vec<_> = set[1..].iter().map(String::as_str).collect();
     assert_eq!(
         expired,
+        // Host-only and on the parent domain; unpartitioned and partitioned (CHIPS).
         [
             "_ga=; Secure; Path=/; Max-Age=0",
             "_ga=; Secure; Path=/; Domain=example.com; Max-Age=0",
+            "_ga=; Partitioned; Secure; Path=/; Max-Age=0",
+            "_ga=; Partitioned; Secure; Path=/; Domain=example.com; Max-Age=0",
             "_ga_ABC123=; Secure; Path=/; Max-Age=0",
             "_ga_ABC123=; Secure; Path=/; Domain=example.com; Max-Age=0",
+            "_ga_ABC123=; Partitioned; Secure; Path=/; Max-Age=0",
+            "_ga_ABC123=; Partitioned; Secure; Path=/; Domain=example.com; Max-Age=0",
             "_fbp=; Secure; Path=/; Max-Age=0",
             "_fbp=; Secure; Path=/; Domain=example.com; Max-Age=0",
+            "_fbp=; Partitioned; Secure; Path=/; Max-Age=0",
+            "_fbp=; Partitioned; Secure; Path=/; Domain=example.com; Max-Age=0",
         ]
     );
 }
@@ -954,8 +961,44 @@ async fn only_a_real_deletion_gets_a_denied_cookie_through() {
             .append("x-set-cookie", value.parse().unwrap());
     }
     let reply = send(&layer, req).await;
+    assert_eq!(reply.set_cookies(), ["_fbp=; Max-Age=0"]);
+}
+
+/// A denied cookie's deletion goes out as the layer writes it, not as the site did: headers
+/// that the layer reads as deletions but Chromium stores as live cookies (found by a review
+/// that compared the two on each of these) set nothing.
+#[tokio::test]
+async fn a_denied_cookie_is_deleted_in_the_layers_own_words() {
+    let layer = builder().sink(Recorder::default()).build().unwrap();
+    let mut req = page(None);
+    let padding = "0".repeat(1025);
+    for value in [
+        // Chromium counts the last Max-Age even when it is no number: a session cookie.
+        "_ga=1; Max-Age=0; Max-Age=".to_owned(),
+        "_ga=2; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Expires=junk 9999".to_owned(),
+        // `+60` is 60 seconds to Chromium.
+        "_ga=3; Max-Age=+60; Expires=Thu, 01 Jan 1970 00:00:00 GMT".to_owned(),
+        // Attribute values over 1 024 bytes are ignored by Chromium.
+        format!("_ga=4; Max-Age={padding}"),
+        // Dates Chromium does not read.
+        "_ga=5; Expires=01 Jan 1970 00:00:00Z".to_owned(),
+        // Where the cookie lives, kept; other attributes dropped.
+        "_gid=6; Path=/shop; Domain=.example.com; Secure; Partitioned; HttpOnly; Max-Age=0"
+            .to_owned(),
+    ] {
+        req.headers_mut()
+            .append("x-set-cookie", value.parse().unwrap());
+    }
+    let reply = send(&layer, req).await;
     assert_eq!(
         reply.set_cookies(),
-        ["_fbp=; Expires=Thu, 01 Jan 1970 00:00:00 GMT"]
+        [
+            "_ga=; Max-Age=0",
+            "_ga=; Max-Age=0",
+            "_ga=; Max-Age=0",
+            "_ga=; Max-Age=0",
+            "_ga=; Max-Age=0",
+            "_gid=; Max-Age=0; Domain=.example.com; Path=/shop; Secure; Partitioned",
+        ]
     );
 }

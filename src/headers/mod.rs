@@ -70,11 +70,24 @@ pub(crate) struct Filtered {
     /// A `Set-Cookie` of an optional category was present, kept or not: the headers depend on
     /// the visitor's consent.
     pub(crate) depends_on_consent: bool,
-    /// How many `Set-Cookie` headers were (or, in report-only mode, would have been) removed.
+    /// How many `Set-Cookie` headers were (or, in report-only mode, would have been) removed
+    /// or replaced by the layer's own deletion.
     pub(crate) removed: usize,
 }
 
-/// Removes every `Set-Cookie` that [`strips`] says to remove.
+/// What becomes of one `Set-Cookie`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Keep,
+    /// A cookie of a category the visitor has not allowed.
+    Remove,
+    /// The same, in a header that reads as deleting the cookie: replaced by a deletion the layer
+    /// writes itself (see [`expiry_of`]).
+    Expire,
+}
+
+/// Removes every `Set-Cookie` of a category the visitor has not allowed, and replaces those that
+/// delete their cookie by the layer's own deletion.
 pub(crate) fn filter_set_cookies(
     headers: &mut HeaderMap,
     settings: &Settings,
@@ -84,8 +97,9 @@ pub(crate) fn filter_set_cookies(
     if !cookies::has_set_cookie(headers) {
         return filtered;
     }
-    // Positions of the values to remove, for the first 64; later ones are classified again.
-    let mut denied_positions = 0u64;
+    // Positions of the values to remove or replace, for the first 64; later ones are classified
+    // again.
+    let (mut removed, mut expired) = (0u64, 0u64);
     for (position, value) in headers.get_all(SET_COOKIE).iter().enumerate() {
         let Some(name) = cookies::set_cookie_name(value.as_bytes()) else {
             continue;
@@ -98,33 +112,104 @@ pub(crate) fn filter_set_cookies(
             continue;
         }
         filtered.depends_on_consent = true;
-        if strips(consent, category, value) {
-            filtered.removed += 1;
-            if position < 64 {
-                denied_positions |= 1 << position;
+        let fate = fate(consent, category, value);
+        if fate == Fate::Keep {
+            continue;
+        }
+        filtered.removed += 1;
+        if position < 64 {
+            match fate {
+                Fate::Expire => expired |= 1 << position,
+                _ => removed |= 1 << position,
             }
-            if settings.report_only {
-                report(settings, name, category);
-            }
+        }
+        if settings.report_only {
+            report(settings, name, category);
         }
     }
     if filtered.removed > 0 && !settings.report_only {
-        remove_set_cookies(headers, |position, value| {
-            if position < 64 {
-                denied_positions & (1 << position) != 0
+        edit_set_cookies(headers, |position, value| {
+            let fate = if position < 64 {
+                match ((removed >> position) & 1, (expired >> position) & 1) {
+                    (1, _) => Fate::Remove,
+                    (_, 1) => Fate::Expire,
+                    _ => Fate::Keep,
+                }
             } else {
-                set_cookie_category(settings, value).is_some_and(|c| strips(consent, c, value))
+                set_cookie_category(settings, value).map_or(Fate::Keep, |c| fate(consent, c, value))
+            };
+            match fate {
+                Fate::Keep => false,
+                Fate::Remove => true,
+                Fate::Expire => match expiry_of(value.as_bytes()) {
+                    Some(expiry) => {
+                        *value = expiry;
+                        false
+                    }
+                    None => true,
+                },
             }
         });
     }
     filtered
 }
 
-/// Whether the layer removes a `Set-Cookie` of this category: an optional category the visitor
-/// has not allowed, unless the header deletes the cookie. The consent is read here, at the first
-/// cookie whose fate depends on it.
-fn strips(consent: &Consent, category: Category<'_>, value: &HeaderValue) -> bool {
-    category.index != 0 && !consent.allowed_set().contains(category.index) && !is_deletion(value)
+/// The fate of a `Set-Cookie` of this category: kept when the category is `necessary` or
+/// allowed. The consent is read here, at the first cookie whose fate depends on it.
+fn fate(consent: &Consent, category: Category<'_>, value: &HeaderValue) -> Fate {
+    if category.index == 0 || consent.allowed_set().contains(category.index) {
+        Fate::Keep
+    } else if is_deletion(value) {
+        Fate::Expire
+    } else {
+        Fate::Remove
+    }
+}
+
+/// The layer's own deletion of the cookie a denied `Set-Cookie` deletes: `name=; Max-Age=0`,
+/// with the `Domain`, `Path`, `Secure` and `Partitioned` that say which cookie it is. The
+/// site's header is not passed on, since a browser may read its lifetime otherwise than the
+/// layer does (the last `Max-Age` counts even when it is not a number, dates are read more
+/// strictly, the response's `Date` shifts `Expires`), and store the cookie after all. `None`
+/// for a nameless cookie, which is removed instead.
+fn expiry_of(value: &[u8]) -> Option<HeaderValue> {
+    let pair_end = memchr::memchr(b';', value).unwrap_or(value.len());
+    let (name, _) = value[..pair_end].split_at(memchr::memchr(b'=', &value[..pair_end])?);
+    let name = name.trim_ascii();
+    if name.is_empty() {
+        return None;
+    }
+    let (mut domain, mut path, mut secure, mut partitioned) = (None, None, false, false);
+    for attribute in value[pair_end..].split(|b| *b == b';').skip(1) {
+        let (key, val) = match memchr::memchr(b'=', attribute) {
+            Some(eq) => (&attribute[..eq], &attribute[eq + 1..]),
+            None => (attribute, &[][..]),
+        };
+        let (key, val) = (key.trim_ascii(), val.trim_ascii());
+        if key.eq_ignore_ascii_case(b"domain") {
+            domain = Some(val);
+        } else if key.eq_ignore_ascii_case(b"path") {
+            path = Some(val);
+        } else if key.eq_ignore_ascii_case(b"secure") {
+            secure = true;
+        } else if key.eq_ignore_ascii_case(b"partitioned") {
+            partitioned = true;
+        }
+    }
+    let mut expiry = name.to_vec();
+    expiry.extend_from_slice(b"=; Max-Age=0");
+    for (key, val) in [(&b"; Domain="[..], domain), (b"; Path=", path)] {
+        if let Some(val) = val.filter(|v| !v.is_empty()) {
+            expiry.extend_from_slice(key);
+            expiry.extend_from_slice(val);
+        }
+    }
+    for (flag, on) in [(&b"; Secure"[..], secure), (b"; Partitioned", partitioned)] {
+        if on {
+            expiry.extend_from_slice(flag);
+        }
+    }
+    HeaderValue::from_bytes(&expiry).ok()
 }
 
 /// Whether a `Set-Cookie` deletes its cookie: a `Max-Age` of zero or less (the last valid one
@@ -203,13 +288,14 @@ fn parse_max_age(digits: &[u8]) -> Option<i64> {
     })
 }
 
-/// Removes the `Set-Cookie` values for which `remove(position, value)` holds, keeping the order
-/// of the others. `HeaderMap` cannot remove one value of many, so the kept values are moved out
-/// (the first few onto the stack), the entry is reset to the first of them, and the rest are
-/// appended to the same entry, which spares hashing the header name again.
-fn remove_set_cookies(
+/// Removes the `Set-Cookie` values for which `remove(position, value)` holds (it may rewrite a
+/// value it keeps), keeping the order of the others. `HeaderMap` cannot remove one value of
+/// many, so the kept values are moved out (the first few onto the stack), the entry is reset
+/// to the first of them, and the rest are appended to the same entry, which spares hashing the
+/// header name again.
+fn edit_set_cookies(
     headers: &mut HeaderMap,
-    mut remove: impl FnMut(usize, &HeaderValue) -> bool,
+    mut remove: impl FnMut(usize, &mut HeaderValue) -> bool,
 ) {
     const ON_STACK: usize = 8;
     let Entry::Occupied(mut entry) = headers.entry(SET_COOKIE) else {
@@ -294,28 +380,34 @@ pub(crate) fn expire_cookies(headers: &mut HeaderMap, settings: &Settings, names
         }
         let secure =
             settings.cookie.secure || name.starts_with("__Secure-") || name.starts_with("__Host-");
-        let host_only = deletion(name, None, secure);
         // `__Host-` cookies cannot have a domain, so only the host-only deletion applies.
-        let on_domain = settings
+        let domain = settings
             .cookie
             .domain
             .as_deref()
-            .filter(|_| !name.starts_with("__Host-"))
-            .map(|domain| deletion(name, Some(domain), secure));
-        for value in [Some(host_only), on_domain].into_iter().flatten() {
-            // A name with bytes no header may carry was never settable; skip it.
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.append(SET_COOKIE, value);
+            .filter(|_| !name.starts_with("__Host-"));
+        // A partitioned cookie (CHIPS) is a cookie of its own, reached only by a partitioned
+        // deletion, and the request does not say which kind it carries: both go out. A
+        // partitioned cookie is always `Secure`, so over plain HTTP there is none.
+        let partitions: &[bool] = if secure { &[false, true] } else { &[false] };
+        for &partitioned in partitions {
+            for domain in [None].into_iter().chain(domain.map(Some)) {
+                let value = deletion(name, domain, secure, partitioned);
+                // A name with bytes no header may carry was never settable; skip it.
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.append(SET_COOKIE, value);
+                }
             }
         }
     }
 }
 
-fn deletion(name: &str, domain: Option<&str>, secure: bool) -> String {
+fn deletion(name: &str, domain: Option<&str>, secure: bool, partitioned: bool) -> String {
     let mut cookie = cookie::Cookie::build((name, ""))
         .path("/")
         .max_age(cookie::time::Duration::ZERO)
-        .secure(secure);
+        .secure(secure)
+        .partitioned(partitioned);
     if let Some(domain) = domain {
         cookie = cookie.domain(domain);
     }
@@ -564,7 +656,7 @@ mod tests {
                         HeaderValue::from_str(&format!("c{i}=1")).unwrap(),
                     );
                 }
-                remove_set_cookies(&mut headers, |position, _| position % every == 0);
+                edit_set_cookies(&mut headers, |position, _| position % every == 0);
                 let kept: Vec<_> = headers
                     .get_all(SET_COOKIE)
                     .iter()
@@ -599,9 +691,50 @@ mod tests {
             [
                 "_ga=; Secure; Path=/; Max-Age=0",
                 "_ga=; Secure; Path=/; Domain=example.com; Max-Age=0",
+                "_ga=; Partitioned; Secure; Path=/; Max-Age=0",
+                "_ga=; Partitioned; Secure; Path=/; Domain=example.com; Max-Age=0",
                 "__Host-x=; Secure; Path=/; Max-Age=0",
+                "__Host-x=; Partitioned; Secure; Path=/; Max-Age=0",
             ]
         );
+        // Over plain HTTP there is no partitioned cookie to delete.
+        let plain = crate::ConsentLayer::builder()
+            .secure_cookie(false)
+            .sink(crate::NoopSink)
+            .build()
+            .unwrap();
+        let mut headers = HeaderMap::new();
+        expire_cookies(&mut headers, plain.settings_ref(), &["_ga".into()]);
+        let values: Vec<_> = headers.get_all(SET_COOKIE).iter().collect();
+        assert_eq!(values, ["_ga=; Path=/; Max-Age=0"]);
+    }
+
+    #[test]
+    fn a_denied_deletion_is_rewritten_with_what_names_its_cookie() {
+        for (value, expected) in [
+            ("_ga=; Max-Age=0", Some("_ga=; Max-Age=0")),
+            (
+                " _ga = x ; path=/a ; DOMAIN=.example.com; secure; PARTITIONED; SameSite=None",
+                Some("_ga=; Max-Age=0; Domain=.example.com; Path=/a; Secure; Partitioned"),
+            ),
+            // The last of each counts, as in the browser.
+            (
+                "_ga=; Path=/a; Path=/b; Domain=a.com; Domain=b.com",
+                Some("_ga=; Max-Age=0; Domain=b.com; Path=/b"),
+            ),
+            ("_ga=; Path=; Max-Age=0", Some("_ga=; Max-Age=0")),
+            // Nameless: removed instead.
+            ("_ga; Max-Age=0", None),
+            ("=x; Max-Age=0", None),
+        ] {
+            assert_eq!(
+                expiry_of(value.as_bytes())
+                    .as_ref()
+                    .map(|v| v.to_str().unwrap()),
+                expected,
+                "{value}"
+            );
+        }
     }
 
     #[test]
