@@ -75,15 +75,37 @@ pub(crate) fn rewritable(
             .and_then(|c| c.strip_suffix(b"\""))
             .unwrap_or(charset)
             .to_ascii_lowercase();
-        if ["utf-16", "utf-32", "ucs-2", "iso-2022-", "csunicode"]
+        if NOT_ASCII_COMPATIBLE
             .iter()
-            .any(|prefix| charset.starts_with(prefix.as_bytes()))
+            .any(|label| charset == label.as_bytes())
         {
             return Err(Skip::Charset);
         }
     }
     Ok(coding)
 }
+
+/// The labels of the encodings in which markup is not ASCII (WHATWG Encoding Standard):
+/// UTF-16 and ISO-2022-JP, and the ISO-2022 ones that decode to nothing. A label browsers do
+/// not know (`utf-32`, say) is ignored, and the page read in an ASCII-compatible encoding: it is
+/// rewritten.
+const NOT_ASCII_COMPATIBLE: [&str; 15] = [
+    "unicodefffe",
+    "utf-16be",
+    "csunicode",
+    "iso-10646-ucs-2",
+    "ucs-2",
+    "unicode",
+    "unicodefeff",
+    "utf-16",
+    "utf-16le",
+    "csiso2022jp",
+    "iso-2022-jp",
+    "csiso2022kr",
+    "iso-2022-kr",
+    "iso-2022-cn",
+    "iso-2022-cn-ext",
+];
 
 /// The body's content coding: identity, or one coding this build decodes.
 fn content_coding(headers: &HeaderMap) -> Result<Coding, Skip> {
@@ -187,10 +209,28 @@ mod tests {
         for charset in [
             "text/html; charset=UTF-16LE",
             "text/html;charset=\"iso-2022-jp\"",
+            "text/html; charset=unicode",
+            "text/html; charset=ISO-10646-UCS-2",
         ] {
             assert_eq!(
                 check(200, &[("content-type", charset)], false),
-                Err(Skip::Charset)
+                Err(Skip::Charset),
+                "{charset}"
+            );
+        }
+        // Labels browsers do not know, or of ASCII-compatible encodings, leave the page read
+        // as ASCII-compatible: it is rewritten (a review found `utf-32` pages passed whole,
+        // their trackers live).
+        for charset in [
+            "text/html; charset=utf-32",
+            "text/html; charset=UTF-32BE",
+            "text/html; charset=unicode-1-1-utf-8",
+            "text/html; charset=utf-16x",
+        ] {
+            assert_eq!(
+                check(200, &[("content-type", charset)], false),
+                Ok(Coding::Identity),
+                "{charset}"
             );
         }
     }
