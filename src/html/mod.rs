@@ -271,7 +271,7 @@ pub(crate) fn rewrite_nested(policy: &Policy<'_>, base: &Base, document: &[u8]) 
     let mut scanner = Scanner::new(true);
     let mut carry = Carry::default();
     let mut pieces = VecDeque::new();
-    let mut base = base.clone();
+    let mut base = base.for_nested();
     let chunk = Bytes::copy_from_slice(document);
     let mut cx = Context {
         policy,

@@ -111,6 +111,18 @@ fn blocked_elements_leave_the_preload_scanner_nothing_to_fetch() {
     }
 }
 
+/// A document in `srcdoc` starts with the page's base, and its own first `<base href>` replaces
+/// it, as in the browser (found by a review in Chromium: the nested `<base>` was ignored).
+#[test]
+fn a_srcdoc_documents_own_base_counts() {
+    let page = r#"<base href="https://example.org/"><iframe srcdoc="<base href=https://www.facebook.com/><img src=tr>"></iframe>"#;
+    let out = rewrite(page, &[]);
+    assert!(out.contains("data-consent-src=tr"), "{out}");
+    // Without one of its own, the page's base: `tr` is example.org's.
+    let page = r#"<base href="https://example.org/"><iframe srcdoc="<img src=tr>"></iframe>"#;
+    assert_eq!(rewrite(page, &[]), page);
+}
+
 /// URLs that reach a tracker host only as a browser's URL parser reads them (found by a review
 /// that compared the reading with a WHATWG parser).
 #[test]

@@ -60,6 +60,15 @@ impl Base {
     pub(crate) fn is_set(&self) -> bool {
         self.set
     }
+
+    /// The base a document nested in this one starts with (an `<iframe srcdoc>`'s): this one,
+    /// until the nested document's own first `<base href>` replaces it.
+    pub(crate) fn for_nested(&self) -> Base {
+        Base {
+            set: false,
+            ..self.clone()
+        }
+    }
 }
 
 /// Schemes whose URLs have a host and in which `\` counts as `/`.
