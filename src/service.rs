@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE, IF_RANGE, RANGE};
+use http::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE, IF_MODIFIED_SINCE, IF_RANGE, RANGE};
 use http::{HeaderValue, Method, Request, Response};
 use tower::Service;
 
@@ -119,6 +119,12 @@ where
                     validators::variant(consent.allowed_set(), html.page.as_deref(), settings);
                 html.variant_revalidated =
                     validators::strip_variant(req.headers_mut(), &variant, page_view);
+            }
+            // A date alone cannot say which variant, or which rules, a cached page is of (nor
+            // whether the layer rewrote it at all): on a page view it is only sent with the
+            // visitor's own variant's tag.
+            if page_view && !html.variant_revalidated {
+                req.headers_mut().remove(IF_MODIFIED_SINCE);
             }
         }
         let filter = ResponseFilter::new(consent.clone(), lingering, html);

@@ -371,6 +371,25 @@ async fn a_copy_cached_before_the_layer_is_not_revalidated() {
 }
 
 #[tokio::test]
+async fn a_date_alone_does_not_revalidate_a_page() {
+    // A site whose pages have no entity tag: the date cannot say which visitor's variant, or
+    // which rules, the cached copy is of, so a page view gets the page again.
+    let layer = layer();
+    let date = "Mon, 30 Nov 2026 09:00:00 GMT";
+    let page = send(&layer, done(get("/").header(IF_MODIFIED_SINCE, date))).await;
+    assert_eq!(page.status, StatusCode::OK, "{:?}", page.headers);
+    assert!(page.body.contains(NEUTRALISED_GA));
+    // Other requests keep their dates.
+    let fetch = Request::get("/api")
+        .header("sec-fetch-dest", "empty")
+        .header(IF_MODIFIED_SINCE, date);
+    assert_eq!(
+        send(&layer, done(fetch)).await.status,
+        StatusCode::NOT_MODIFIED
+    );
+}
+
+#[tokio::test]
 async fn a_page_view_asks_for_the_whole_page() {
     // Part of a page cannot be rewritten: a page view asking for a range gets the whole page,
     // rewritten, rather than the original bytes with their trackers live.

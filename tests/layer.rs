@@ -291,18 +291,18 @@ async fn withdrawal_expires_the_withdrawn_categories_cookies() {
         expired,
         // Host-only and on the parent domain; unpartitioned and partitioned (CHIPS).
         [
-            "_ga=; Secure; Path=/; Max-Age=0",
-            "_ga=; Secure; Path=/; Domain=example.com; Max-Age=0",
-            "_ga=; Partitioned; Secure; Path=/; Max-Age=0",
-            "_ga=; Partitioned; Secure; Path=/; Domain=example.com; Max-Age=0",
-            "_ga_ABC123=; Secure; Path=/; Max-Age=0",
-            "_ga_ABC123=; Secure; Path=/; Domain=example.com; Max-Age=0",
-            "_ga_ABC123=; Partitioned; Secure; Path=/; Max-Age=0",
-            "_ga_ABC123=; Partitioned; Secure; Path=/; Domain=example.com; Max-Age=0",
-            "_fbp=; Secure; Path=/; Max-Age=0",
-            "_fbp=; Secure; Path=/; Domain=example.com; Max-Age=0",
-            "_fbp=; Partitioned; Secure; Path=/; Max-Age=0",
-            "_fbp=; Partitioned; Secure; Path=/; Domain=example.com; Max-Age=0",
+            "_ga=; SameSite=None; Secure; Path=/; Max-Age=0",
+            "_ga=; SameSite=None; Secure; Path=/; Domain=example.com; Max-Age=0",
+            "_ga=; SameSite=None; Partitioned; Secure; Path=/; Max-Age=0",
+            "_ga=; SameSite=None; Partitioned; Secure; Path=/; Domain=example.com; Max-Age=0",
+            "_ga_ABC123=; SameSite=None; Secure; Path=/; Max-Age=0",
+            "_ga_ABC123=; SameSite=None; Secure; Path=/; Domain=example.com; Max-Age=0",
+            "_ga_ABC123=; SameSite=None; Partitioned; Secure; Path=/; Max-Age=0",
+            "_ga_ABC123=; SameSite=None; Partitioned; Secure; Path=/; Domain=example.com; Max-Age=0",
+            "_fbp=; SameSite=None; Secure; Path=/; Max-Age=0",
+            "_fbp=; SameSite=None; Secure; Path=/; Domain=example.com; Max-Age=0",
+            "_fbp=; SameSite=None; Partitioned; Secure; Path=/; Max-Age=0",
+            "_fbp=; SameSite=None; Partitioned; Secure; Path=/; Domain=example.com; Max-Age=0",
         ]
     );
 }
@@ -313,7 +313,7 @@ async fn lingering_tracker_cookies_are_expired_on_page_views() {
     let reply = send(&layer, page(Some("_fbp=old; sid=1"))).await;
     let set = reply.set_cookies();
     assert!(
-        set.contains(&"_fbp=; Secure; Path=/; Max-Age=0".to_string()),
+        set.contains(&"_fbp=; SameSite=None; Secure; Path=/; Max-Age=0".to_string()),
         "{set:?}"
     );
     // Not for requests that are not page views (an API call, an image).

@@ -124,7 +124,7 @@ pub(crate) fn filter_set_cookies(
             }
         }
         if settings.report_only {
-            report(settings, name, category);
+            report(settings, name, category, fate);
         }
     }
     if filtered.removed > 0 && !settings.report_only {
@@ -167,7 +167,8 @@ fn fate(consent: &Consent, category: Category<'_>, value: &HeaderValue) -> Fate 
 }
 
 /// The layer's own deletion of the cookie a denied `Set-Cookie` deletes: `name=; Max-Age=0`,
-/// with the `Domain`, `Path`, `Secure` and `Partitioned` that say which cookie it is. The
+/// with the `Domain`, `Path`, `Secure` and `Partitioned` that say which cookie it is, and the
+/// `SameSite` that lets it arrive where the site's would have. The
 /// site's header is not passed on, since a browser may read its lifetime otherwise than the
 /// layer does (the last `Max-Age` counts even when it is not a number, dates are read more
 /// strictly, the response's `Date` shifts `Expires`), and store the cookie after all. `None`
@@ -179,7 +180,8 @@ fn expiry_of(value: &[u8]) -> Option<HeaderValue> {
     if name.is_empty() {
         return None;
     }
-    let (mut domain, mut path, mut secure, mut partitioned) = (None, None, false, false);
+    let (mut domain, mut path, mut same_site) = (None, None, None);
+    let (mut secure, mut partitioned) = (false, false);
     for attribute in value[pair_end..].split(|b| *b == b';').skip(1) {
         let (key, val) = match memchr::memchr(b'=', attribute) {
             Some(eq) => (&attribute[..eq], &attribute[eq + 1..]),
@@ -190,6 +192,8 @@ fn expiry_of(value: &[u8]) -> Option<HeaderValue> {
             domain = Some(val);
         } else if key.eq_ignore_ascii_case(b"path") {
             path = Some(val);
+        } else if key.eq_ignore_ascii_case(b"samesite") {
+            same_site = Some(val);
         } else if key.eq_ignore_ascii_case(b"secure") {
             secure = true;
         } else if key.eq_ignore_ascii_case(b"partitioned") {
@@ -198,7 +202,13 @@ fn expiry_of(value: &[u8]) -> Option<HeaderValue> {
     }
     let mut expiry = name.to_vec();
     expiry.extend_from_slice(b"=; Max-Age=0");
-    for (key, val) in [(&b"; Domain="[..], domain), (b"; Path=", path)] {
+    // `SameSite` too: a browser ignores a cookie without `SameSite=None` that arrives in a
+    // cross-site context, a deletion included.
+    for (key, val) in [
+        (&b"; Domain="[..], domain),
+        (b"; Path=", path),
+        (b"; SameSite=", same_site),
+    ] {
         if let Some(val) = val.filter(|v| !v.is_empty()) {
             expiry.extend_from_slice(key);
             expiry.extend_from_slice(val);
@@ -332,17 +342,21 @@ fn set_cookie_category<'s>(settings: &'s Settings, value: &HeaderValue) -> Optio
     cookie_category(settings, name)
 }
 
-fn report(settings: &Settings, name: &[u8], category: Category<'_>) {
+fn report(settings: &Settings, name: &[u8], category: Category<'_>, fate: Fate) {
     let name = &*String::from_utf8_lossy(name);
     let category_name = settings
         .categories()
         .name(category.index)
         .map_or("?", |c| c.as_str());
+    let action = match fate {
+        Fate::Expire => "rewrite the deletion in",
+        _ => "remove",
+    };
     tracing::info!(
         cookie = name,
         category = category_name,
         service = category.service.unwrap_or("-"),
-        "tower-consent (report-only): would remove Set-Cookie {name:?}"
+        "tower-consent (report-only): would {action} Set-Cookie {name:?}"
     );
 }
 
@@ -402,12 +416,18 @@ pub(crate) fn expire_cookies(headers: &mut HeaderMap, settings: &Settings, names
     }
 }
 
+/// A deletion of `name`. Over HTTPS it says `SameSite=None`, so that it also takes effect on a
+/// page view in a cross-site frame, where a browser ignores a cookie without it (and where
+/// partitioned cookies mostly live).
 fn deletion(name: &str, domain: Option<&str>, secure: bool, partitioned: bool) -> String {
     let mut cookie = cookie::Cookie::build((name, ""))
         .path("/")
         .max_age(cookie::time::Duration::ZERO)
         .secure(secure)
         .partitioned(partitioned);
+    if secure {
+        cookie = cookie.same_site(cookie::SameSite::None);
+    }
     if let Some(domain) = domain {
         cookie = cookie.domain(domain);
     }
@@ -689,12 +709,12 @@ mod tests {
         assert_eq!(
             values,
             [
-                "_ga=; Secure; Path=/; Max-Age=0",
-                "_ga=; Secure; Path=/; Domain=example.com; Max-Age=0",
-                "_ga=; Partitioned; Secure; Path=/; Max-Age=0",
-                "_ga=; Partitioned; Secure; Path=/; Domain=example.com; Max-Age=0",
-                "__Host-x=; Secure; Path=/; Max-Age=0",
-                "__Host-x=; Partitioned; Secure; Path=/; Max-Age=0",
+                "_ga=; SameSite=None; Secure; Path=/; Max-Age=0",
+                "_ga=; SameSite=None; Secure; Path=/; Domain=example.com; Max-Age=0",
+                "_ga=; SameSite=None; Partitioned; Secure; Path=/; Max-Age=0",
+                "_ga=; SameSite=None; Partitioned; Secure; Path=/; Domain=example.com; Max-Age=0",
+                "__Host-x=; SameSite=None; Secure; Path=/; Max-Age=0",
+                "__Host-x=; SameSite=None; Partitioned; Secure; Path=/; Max-Age=0",
             ]
         );
         // Over plain HTTP there is no partitioned cookie to delete.
@@ -715,7 +735,9 @@ mod tests {
             ("_ga=; Max-Age=0", Some("_ga=; Max-Age=0")),
             (
                 " _ga = x ; path=/a ; DOMAIN=.example.com; secure; PARTITIONED; SameSite=None",
-                Some("_ga=; Max-Age=0; Domain=.example.com; Path=/a; Secure; Partitioned"),
+                Some(
+                    "_ga=; Max-Age=0; Domain=.example.com; Path=/a; SameSite=None; Secure; Partitioned",
+                ),
             ),
             // The last of each counts, as in the browser.
             (

@@ -260,9 +260,9 @@ pub(crate) fn live_offenders(
 ) -> Vec<String> {
     let elements = parse(output, scripting);
     let denied = |value: &str, base: &Option<String>| {
-        let base = base
-            .as_deref()
-            .map_or_else(Base::default, |href| Base::from_href(href.as_bytes()));
+        let base = base.as_deref().map_or_else(Base::default, |href| {
+            Base::from_href(href.as_bytes(), &Base::default())
+        });
         url::resolve(value.as_bytes(), &base)
             .and_then(|t| trackers.classify_url(&t.host, &t.path).map(|m| m.category))
             .filter(|c| !allowed.contains(*c))

@@ -81,6 +81,8 @@ pub(crate) fn rewritable(
         {
             return Err(Skip::Charset);
         }
+        // The first `charset` counts, as in the browser's MIME type parser.
+        break;
     }
     Ok(coding)
 }
@@ -226,6 +228,7 @@ mod tests {
             "text/html; charset=UTF-32BE",
             "text/html; charset=unicode-1-1-utf-8",
             "text/html; charset=utf-16x",
+            "text/html; charset=utf-8; charset=utf-16",
         ] {
             assert_eq!(
                 check(200, &[("content-type", charset)], false),

@@ -278,6 +278,24 @@ impl Policy<'_> {
         if tag.find(super::consent_mode::MARKER).is_some() {
             return Verdict::Remove;
         }
+        // Several `type`s: the parser reads the first, but Chromium's preload scanner reads the
+        // last and may fetch the URL whatever the first says.
+        if tag.get_all(b"type").nth(1).is_some() {
+            let denied = urls
+                .iter()
+                .flat_map(|name| tag.get_all(name))
+                .find_map(|url| self.denied_url(url, base));
+            if let Some(category) = denied {
+                return match self.mode {
+                    BlockMode::Remove => Verdict::Remove,
+                    _ => Verdict::Replace(block_external_script(
+                        tag,
+                        urls,
+                        self.category_name(category),
+                    )),
+                };
+            }
+        }
         match script_type(tag) {
             ScriptType::JavaScript => self.live_script(tag, base, urls, classifiable),
             ScriptType::Blocked => {

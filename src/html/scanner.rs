@@ -573,7 +573,7 @@ fn tiny_tag(buf: &[u8], lt: usize) -> Option<usize> {
 /// Whether a relative URL can only name the page's own host, which no rule speaks of: see
 /// [`Scanner::skim`].
 fn relative_is_own(cx: &Context<'_>) -> bool {
-    cx.seen.is_none() && !cx.base.is_set() && !cx.policy.trackers.has_own_host_rules()
+    cx.seen.is_none() && !cx.base.names_a_host() && !cx.policy.trackers.has_own_host_rules()
 }
 
 /// Whether nothing in a tag's bytes can make one of its URLs name a host: see
@@ -942,7 +942,8 @@ impl Scanner {
                 // strict side), and not one inside a `<template>`.
                 if let Some(href) = view.get(b"href") {
                     if !cx.base.is_set() && self.template_depth == 0 {
-                        *cx.base = Base::from_href(&super::entities::decode_attribute(href));
+                        *cx.base =
+                            Base::from_href(&super::entities::decode_attribute(href), cx.base);
                     }
                 }
                 Verdict::Keep

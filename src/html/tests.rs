@@ -101,6 +101,15 @@ fn blocked_elements_leave_the_preload_scanner_nothing_to_fetch() {
             r#"<img src="/a.png" srcset="/a.png 1x" srcset="https://www.facebook.com/tr?id=1 2x">"#,
             r#"<img data-consent-category="marketing" data-consent-src="/a.png" data-consent-srcset="/a.png 1x" data-consent-srcset="https://www.facebook.com/tr?id=1 2x">"#,
         ),
+        // A site's own markup with several `type`s: the last is the preload scanner's.
+        (
+            r#"<script type="text/plain" type="text/javascript" src="https://connect.facebook.net/x.js"></script>"#,
+            r#"<script type="text/plain" data-consent-category="marketing" data-consent-type="text/plain" data-consent-type="text/javascript" data-consent-src="https://connect.facebook.net/x.js"></script>"#,
+        ),
+        (
+            r#"<script type="text/x-template" type="module" src="https://connect.facebook.net/x.js"></script>"#,
+            r#"<script type="text/plain" data-consent-category="marketing" data-consent-type="text/x-template" data-consent-type="module" data-consent-src="https://connect.facebook.net/x.js"></script>"#,
+        ),
         // An SVG script loads its `href`.
         (
             r#"<svg><script href="https://connect.facebook.net/x.js"></script></svg>"#,
@@ -118,9 +127,22 @@ fn a_srcdoc_documents_own_base_counts() {
     let page = r#"<base href="https://example.org/"><iframe srcdoc="<base href=https://www.facebook.com/><img src=tr>"></iframe>"#;
     let out = rewrite(page, &[]);
     assert!(out.contains("data-consent-src=tr"), "{out}");
-    // Without one of its own, the page's base: `tr` is example.org's.
-    let page = r#"<base href="https://example.org/"><iframe srcdoc="<img src=tr>"></iframe>"#;
+    let page = r#"<base href="https://www.facebook.com/"><iframe srcdoc="<base href=https://example.org/><img src=tr>"></iframe>"#;
     assert_eq!(rewrite(page, &[]), page);
+    // Without one of its own, the page's base, for tags of every kind (the quick pass over
+    // image-like tags included); and its own is read against the page's.
+    for srcdoc in [
+        "<img src=tr>",
+        "<p>y</p><img src=tr>",
+        "<img src=/tr>",
+        "<base href=/><img src=tr>",
+    ] {
+        let page = format!(
+            r#"<base href="https://www.facebook.com/"><iframe srcdoc="{srcdoc}"></iframe>"#
+        );
+        let out = rewrite(&page, &[]);
+        assert!(out.contains("data-consent-src="), "{srcdoc}: {out}");
+    }
 }
 
 /// URLs that reach a tracker host only as a browser's URL parser reads them (found by a review

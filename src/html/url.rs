@@ -39,11 +39,13 @@ pub(crate) struct Base {
 }
 
 impl Base {
-    /// A base set by `<base href="…">`.
-    pub(crate) fn from_href(href: &[u8]) -> Base {
-        let page = Base::default();
-        let scheme = scheme_of(&clean(href)).map(<[u8]>::to_ascii_lowercase);
-        match resolve(href, &page) {
+    /// A base set by `<base href="…">`, read against the base in force (the page's own, or
+    /// in a `srcdoc` document the page's base).
+    pub(crate) fn from_href(href: &[u8], within: &Base) -> Base {
+        let scheme = scheme_of(&clean(href))
+            .map(<[u8]>::to_ascii_lowercase)
+            .or_else(|| within.scheme.clone());
+        match resolve(href, within) {
             Some(target) => Base {
                 host: (!target.host.is_empty()).then(|| target.host.to_vec()),
                 path: target.path.to_vec(),
@@ -59,6 +61,12 @@ impl Base {
 
     pub(crate) fn is_set(&self) -> bool {
         self.set
+    }
+
+    /// Relative URLs name another host than the page's: a `<base href>` with a host is in
+    /// force (the page's, or in a `srcdoc` document the page's or its own).
+    pub(crate) fn names_a_host(&self) -> bool {
+        self.host.is_some()
     }
 
     /// The base a document nested in this one starts with (an `<iframe srcdoc>`'s): this one,
@@ -371,7 +379,7 @@ mod tests {
 
     #[test]
     fn base_href_moves_relative_urls() {
-        let base = Base::from_href(b"https://cdn.tracker.test/lib/");
+        let base = Base::from_href(b"https://cdn.tracker.test/lib/", &Base::default());
         let target = resolve(b"t.js", &base).unwrap();
         assert_eq!(&*target.host, b"cdn.tracker.test");
         assert_eq!(&*target.path, b"/lib/t.js");
@@ -403,7 +411,7 @@ mod tests {
         ] {
             assert_eq!(host_path(url), hp(gtm, "/gtag/js"), "{url:?}");
         }
-        let base = Base::from_href(b"///www.googletagmanager.com/");
+        let base = Base::from_href(b"///www.googletagmanager.com/", &Base::default());
         let target = resolve(b"gtag/js?id=G-1", &base).unwrap();
         assert_eq!(
             (&*target.host, &*target.path),
@@ -441,7 +449,7 @@ mod tests {
             (b"https://www.google.com/pagead", b"", b"/pagead"),
         ];
         for (href, url, path) in cases {
-            let base = Base::from_href(href);
+            let base = Base::from_href(href, &Base::default());
             let target = resolve(url, &base).unwrap();
             assert_eq!(
                 &*target.path,
