@@ -108,7 +108,7 @@ impl Element {
             Element::Link => "link",
             Element::Source => "source",
             Element::Input => "input",
-            Element::Media => "video or audio",
+            Element::Media => "video, audio or track",
             Element::Base => "base",
             Element::SvgScript => "svg script",
             Element::SvgImage => "svg image",

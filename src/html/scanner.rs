@@ -726,7 +726,7 @@ impl Scanner {
             b"link" => Pending::Judged(Element::Link, After::Data),
             b"source" => Pending::Judged(Element::Source, After::Data),
             b"input" => Pending::Judged(Element::Input, After::Data),
-            b"video" | b"audio" => Pending::Judged(Element::Media, After::Data),
+            b"video" | b"audio" | b"track" => Pending::Judged(Element::Media, After::Data),
             b"base" => Pending::Judged(Element::Base, After::Data),
             b"template" => Pending::Template,
             b"head" if self.injection.is_some() => Pending::Head,

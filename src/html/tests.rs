@@ -110,6 +110,11 @@ fn blocked_elements_leave_the_preload_scanner_nothing_to_fetch() {
             r#"<script type="text/x-template" type="module" src="https://connect.facebook.net/x.js"></script>"#,
             r#"<script type="text/plain" data-consent-category="marketing" data-consent-type="text/x-template" data-consent-type="module" data-consent-src="https://connect.facebook.net/x.js"></script>"#,
         ),
+        // A text track loads its `src` (a review found it fetched in Chromium).
+        (
+            r#"<video src=/v.webm><track default src="https://www.facebook.com/tr?id=1"></video>"#,
+            r#"<video src=/v.webm><track data-consent-category="marketing" default data-consent-src="https://www.facebook.com/tr?id=1"></video>"#,
+        ),
         // An SVG script loads its `href`.
         (
             r#"<svg><script href="https://connect.facebook.net/x.js"></script></svg>"#,
