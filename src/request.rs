@@ -7,7 +7,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::codec::Codec;
 use crate::config::Settings;
-use crate::consent::{Categories, Consent, Decision};
+use crate::consent::{Categories, CategorySet, Consent, Decision};
 use crate::cookies::CookieFinder;
 use crate::time;
 
@@ -29,16 +29,23 @@ impl ConsentReader {
     ///
     /// A request may carry several consent cookies (set for other paths, or on a parent domain
     /// while a host-only one exists). Values that are malformed, wrongly signed, expired or
-    /// from another policy revision are ignored; of the rest the one that allows least wins,
-    /// then the most recent. Not "the most recent": with a shared parent domain, a sibling
-    /// subdomain could plant a newer cookie of its own for one path and override a refusal.
+    /// from another policy revision are ignored. Of the rest, only what every one allows counts:
+    /// the categories all of them granted, and the GPC exemption only if all were made with the
+    /// signal. The id and time are those of the one that allows least, then the most recent.
+    /// Not "the most recent", nor "the one that allows least": with a shared parent domain, a
+    /// sibling subdomain could plant a cookie of its own (minted at the endpoint, so validly
+    /// signed) for one path, and add a category the visitor never chose or lift GPC's override.
     pub(crate) fn read(&self, cookies: &ConsentCookies) -> Option<Decision> {
         let mut best: Option<Decision> = None;
+        let (mut granted, mut gpc): (Option<CategorySet>, bool) = (None, true);
         let mut now = None;
         for header in cookies.iter() {
             self.finder.for_each_value(header.as_bytes(), |value| {
                 let now = *now.get_or_insert_with(time::now_secs);
                 if let Some(decision) = self.codec.decode(value, &self.categories, now) {
+                    granted =
+                        Some(granted.map_or(decision.granted, |g| g.intersect(decision.granted)));
+                    gpc &= decision.gpc;
                     best = Some(match best {
                         Some(current) if !preferred(&decision, &current) => current,
                         _ => decision,
@@ -46,7 +53,11 @@ impl ConsentReader {
                 }
             });
         }
-        best
+        best.map(|decision| Decision {
+            granted: granted.unwrap_or(decision.granted),
+            gpc,
+            ..decision
+        })
     }
 }
 

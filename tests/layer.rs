@@ -687,7 +687,7 @@ async fn bad_consent_cookies_mean_undecided_and_never_fail() {
 }
 
 #[tokio::test]
-async fn several_consent_cookies_resolve_to_the_strictest_then_the_most_recent() {
+async fn several_consent_cookies_allow_only_what_all_of_them_allow() {
     let layer = builder().sink(Recorder::default()).build().unwrap();
     let id = "0123456789abcdef0123456789abcdef";
     let now = std::time::SystemTime::now()
@@ -712,14 +712,22 @@ async fn several_consent_cookies_resolve_to_the_strictest_then_the_most_recent()
             ],
             vec!["necessary", "analytics"],
         ),
-        // Equally wide: the lower category wins, whatever the order.
+        // Neither a subset of the other: only what both allow (a review found a planted
+        // `preferences` winning over the visitor's own analytics+marketing).
         (
             vec![value("analytics", now - 100), value("marketing", now - 50)],
-            vec!["necessary", "analytics"],
+            vec!["necessary"],
         ),
         (
             vec![value("marketing", now - 50), value("analytics", now - 100)],
-            vec!["necessary", "analytics"],
+            vec!["necessary"],
+        ),
+        (
+            vec![
+                value("analytics+marketing", now - 100),
+                value("preferences", now - 50),
+            ],
+            vec!["necessary"],
         ),
         (
             vec!["__Host-consent=junk".into(), value("analytics", now - 50)],
@@ -744,6 +752,22 @@ async fn several_consent_cookies_resolve_to_the_strictest_then_the_most_recent()
             "{cookies:?} split"
         );
     }
+    // GPC's override is lifted only if every choice was made with the signal: a newer planted
+    // one made with it does not lift it from the visitor's own.
+    let own = format!("__Host-consent=1.marketing.1.{}.{id}.0", now - 100);
+    let planted = format!("__Host-consent=1.marketing.1.{}.{id}.1", now - 50);
+    let mut req = page(Some(&format!("{own}; {planted}")));
+    req.headers_mut()
+        .insert("sec-gpc", http::HeaderValue::from_static("1"));
+    assert_eq!(send(&layer, req).await.allowed(), ["necessary"]);
+    // With the signal behind every choice, the exemption holds.
+    let mut req = page(Some(&planted));
+    req.headers_mut()
+        .insert("sec-gpc", http::HeaderValue::from_static("1"));
+    assert_eq!(
+        send(&layer, req).await.allowed(),
+        ["necessary", "marketing"]
+    );
 }
 
 #[tokio::test]

@@ -72,7 +72,9 @@ impl Decoder {
                 inflate: Decompress::new(false),
             },
             Coding::Deflate => Kind::Deflate(None),
-            Coding::Brotli => Kind::Brotli(Box::new(BrotliState::new(
+            // Strict: standard `br` windows only (up to 16 MiB); the large-window extension
+            // would let a response hold up to 1 GiB (found by a review).
+            Coding::Brotli => Kind::Brotli(Box::new(BrotliState::new_strict(
                 StandardAlloc::default(),
                 StandardAlloc::default(),
                 StandardAlloc::default(),
@@ -86,8 +88,13 @@ impl Decoder {
         })
     }
 
-    /// Compressed bytes wait here until [`Decoder::step`] takes them.
+    /// Compressed bytes wait here until [`Decoder::step`] takes them. After the end of the
+    /// stream nothing is kept: bytes there are no page, and kept they would pile up (a review
+    /// found 8 MB held, copied again at every frame).
     pub(crate) fn feed(&mut self, data: Bytes) {
+        if self.done {
+            return;
+        }
         if self.pending.is_empty() {
             self.pending = data;
         } else {
@@ -329,6 +336,55 @@ mod tests {
         let mut decoder = Decoder::new(Coding::Brotli).unwrap();
         decoder.feed(Bytes::from_static(b"\xff\xff\xff\xff not brotli"));
         assert!(decoder.step().is_err());
+    }
+
+    /// Large-window brotli (windows up to 1 GiB, an extension no `br` response uses) is
+    /// refused: it would let one response hold far more than the 16 MiB a standard window may.
+    #[test]
+    fn large_window_brotli_is_refused() {
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 1,
+            lgwin: 30,
+            large_window: true,
+            ..Default::default()
+        };
+        let mut compressed = Vec::new();
+        {
+            let mut writer = brotli::CompressorWriter::with_params(&mut compressed, 4096, &params);
+            writer.write_all(&page()).unwrap();
+        }
+        let mut decoder = Decoder::new(Coding::Brotli).unwrap();
+        decoder.feed(Bytes::from(compressed));
+        let mut failed = false;
+        while decoder.has_pending() {
+            match decoder.step() {
+                Ok(_) => {}
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        assert!(failed || decoder.finish().is_err());
+    }
+
+    /// Bytes after the end of the stream are not kept: a review found them held and copied
+    /// again at every frame.
+    #[test]
+    fn nothing_is_held_after_the_end_of_the_stream() {
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gzip.write_all(b"<p>short</p>").unwrap();
+        let member = gzip.finish().unwrap();
+        let mut decoder = Decoder::new(Coding::Gzip).unwrap();
+        decoder.feed(Bytes::from(member.clone()));
+        while decoder.has_pending() {
+            decoder.step().unwrap();
+        }
+        for _ in 0..64 {
+            decoder.feed(Bytes::from(vec![0x1f; 16 * 1024]));
+            assert!(!decoder.has_pending());
+        }
+        assert_eq!(decoder.pending.len(), 0);
     }
 
     #[test]
