@@ -189,7 +189,11 @@ async fn html(args: HtmlArgs) -> Result<Vec<u8>, String> {
         .body(Full::new(Bytes::new()))
         .map_err(|e| e.to_string())?;
     let Ok(response) = site.oneshot(request).await;
-    let Ok(body) = response.into_body().collect().await;
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(body.to_bytes().to_vec())
 }
 

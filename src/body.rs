@@ -56,19 +56,27 @@ impl<B> ConsentBody<B> {
     }
 }
 
+/// The error of a [`ConsentBody`]: the inner body's, or the layer's own when a compressed page
+/// cannot be decoded (so the response is cut off as failed, not ended as if whole), as
+/// `tower-http`'s bodies box theirs.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 impl<B> Body for ConsentBody<B>
 where
     B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
 {
     type Data = Bytes;
-    type Error = B::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         match self.project().kind.project() {
-            KindProj::Inner { body } => body.poll_frame(cx),
+            KindProj::Inner { body } => body
+                .poll_frame(cx)
+                .map(|frame| frame.map(|result| result.map_err(Into::into))),
             KindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             KindProj::Html { body } => body.poll_frame(cx),
         }

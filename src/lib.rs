@@ -26,7 +26,7 @@ pub mod testing;
 mod time;
 
 pub use banner::{BannerConfig, BannerTexts, CategoryTexts, Wording};
-pub use body::ConsentBody;
+pub use body::{BoxError, ConsentBody};
 pub use config::{
     ConfigError, ConfigFileError, ConsentConfig, ConsentLayerBuilder, CookieConfig,
     CookieDeclaration, DEFAULT_MAX_AGE, EndpointConfig, HostDeclaration, HtmlConfig, Service,

@@ -50,6 +50,7 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ReqBody: http_body::Body,
     ResBody: http_body::Body<Data = Bytes>,
+    ResBody::Error: Into<crate::body::BoxError>,
 {
     type Response = Response<ConsentBody<ResBody>>;
     type Error = S::Error;

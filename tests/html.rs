@@ -327,6 +327,43 @@ async fn compressed_pages_are_decoded_and_rewritten() {
     assert!(body.ends_with("</body></html>"));
 }
 
+/// A compressed page that does not decode makes the response fail after what was rewritten,
+/// so no client or cache takes the shortened page for the whole one (a review found such pages
+/// ended cleanly: an empty 200 for plain HTML marked gzip).
+#[tokio::test]
+async fn a_page_that_does_not_decode_fails_instead_of_ending_early() {
+    use std::io::Write;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(PAGE.repeat(50).as_bytes()).unwrap();
+    let whole = gzip.finish().unwrap();
+    // The first deflate block's header (after gzip's ten bytes) made the reserved block type.
+    let mut corrupt = whole.clone();
+    corrupt[10] = 0xff;
+    let cases = [
+        (
+            "truncated",
+            Bytes::copy_from_slice(&whole[..whole.len() / 2]),
+        ),
+        ("corrupt", Bytes::from(corrupt)),
+        ("not compressed at all", Bytes::from_static(PAGE.as_bytes())),
+    ];
+    for (case, body) in cases {
+        let service = layer().layer(service_fn(move |_req: Request<Full<Bytes>>| {
+            let body = body.clone();
+            async move {
+                let mut response = Response::new(Full::new(body));
+                let headers = response.headers_mut();
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+                headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                Ok::<_, Infallible>(response)
+            }
+        }));
+        let response = service.oneshot(done(get("/"))).await.unwrap();
+        let collected = response.into_body().collect().await;
+        assert!(collected.is_err(), "{case}: the body ended as if whole");
+    }
+}
+
 #[tokio::test]
 async fn conditional_requests_revalidate_only_their_own_variant() {
     let layer = layer();

@@ -9,6 +9,7 @@ use http::HeaderMap;
 use http_body::{Body, Frame};
 use pin_project_lite::pin_project;
 
+use crate::body::BoxError;
 use crate::config::Settings;
 use crate::consent::CategorySet;
 
@@ -29,6 +30,9 @@ pin_project! {
         rewriter: Box<Rewriter>,
         trailers: Option<HeaderMap>,
         ended: bool,
+        // Why the body cannot be whole (a compressed page that does not decode): given to the
+        // client after what was rewritten, so the response fails instead of ending early.
+        failed: Option<BoxError>,
         decoding: Decoding,
     }
 }
@@ -59,6 +63,7 @@ impl<B> HtmlBody<B> {
             rewriter,
             trailers: None,
             ended: false,
+            failed: None,
             decoding: Decoding {
                 #[cfg(feature = "decompress")]
                 decoder: Decoder::new(coding).map(Box::new),
@@ -70,9 +75,10 @@ impl<B> HtmlBody<B> {
 impl<B> Body for HtmlBody<B>
 where
     B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
 {
     type Data = Bytes;
-    type Error = B::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
@@ -84,6 +90,9 @@ where
                 return Poll::Ready(Some(Ok(Frame::data(output))));
             }
             if *this.ended {
+                if let Some(error) = this.failed.take() {
+                    return Poll::Ready(Some(Err(error)));
+                }
                 return Poll::Ready(this.trailers.take().map(|t| Ok(Frame::trailers(t))));
             }
             #[cfg(feature = "decompress")]
@@ -97,9 +106,10 @@ where
                         continue;
                     }
                     Err(error) => {
-                        tracing::error!(%error, "tower-consent: a compressed HTML body could not be decoded; it ends here");
+                        tracing::error!(%error, "tower-consent: a compressed HTML body could not be decoded; the response fails here");
                         this.rewriter.end(&**this.settings);
                         *this.ended = true;
+                        *this.failed = Some(Box::new(error));
                         continue;
                     }
                 }
@@ -129,12 +139,13 @@ where
                         *this.trailers = frame.into_trailers().ok();
                     }
                 },
-                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                Some(Err(error)) => return Poll::Ready(Some(Err(error.into()))),
                 None => {
                     #[cfg(feature = "decompress")]
                     if let Some(decoder) = this.decoding.decoder.as_mut() {
                         if let Err(error) = decoder.finish() {
-                            tracing::error!(%error, "tower-consent: a compressed HTML body ended early");
+                            tracing::error!(%error, "tower-consent: a compressed HTML body ended early; the response fails here");
+                            *this.failed = Some(Box::new(error));
                         }
                     }
                     this.rewriter.end(&**this.settings);
