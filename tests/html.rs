@@ -300,6 +300,21 @@ async fn a_head_response_has_the_headers_of_the_get_it_describes() {
     assert_eq!(other.status, StatusCode::OK);
 }
 
+/// A page view through the layer, of a site that answers with `body` as gzip-encoded HTML.
+async fn page_served_as_gzip(body: Bytes) -> Response<tower_consent::ConsentBody<Full<Bytes>>> {
+    let service = layer().layer(service_fn(move |_req: Request<Full<Bytes>>| {
+        let body = body.clone();
+        async move {
+            let mut response = Response::new(Full::new(body));
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            Ok::<_, Infallible>(response)
+        }
+    }));
+    service.oneshot(done(get("/"))).await.unwrap()
+}
+
 /// With the `decompress` feature (on for the crate's own tests), a page that arrives compressed
 /// anyway is decoded, rewritten and sent uncompressed.
 #[tokio::test]
@@ -307,18 +322,7 @@ async fn compressed_pages_are_decoded_and_rewritten() {
     use std::io::Write;
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gzip.write_all(PAGE.as_bytes()).unwrap();
-    let gzip = Bytes::from(gzip.finish().unwrap());
-    let service = layer().layer(service_fn(move |_req: Request<Full<Bytes>>| {
-        let gzip = gzip.clone();
-        async move {
-            let mut response = Response::new(Full::new(gzip));
-            let headers = response.headers_mut();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
-            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            Ok::<_, Infallible>(response)
-        }
-    }));
-    let response = service.oneshot(done(get("/"))).await.unwrap();
+    let response = page_served_as_gzip(Bytes::from(gzip.finish().unwrap())).await;
     assert!(!response.headers().contains_key(CONTENT_ENCODING));
     assert!(!response.headers().contains_key(CONTENT_LENGTH));
     let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -348,18 +352,7 @@ async fn a_page_that_does_not_decode_fails_instead_of_ending_early() {
         ("not compressed at all", Bytes::from_static(PAGE.as_bytes())),
     ];
     for (case, body) in cases {
-        let service = layer().layer(service_fn(move |_req: Request<Full<Bytes>>| {
-            let body = body.clone();
-            async move {
-                let mut response = Response::new(Full::new(body));
-                let headers = response.headers_mut();
-                headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
-                headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                Ok::<_, Infallible>(response)
-            }
-        }));
-        let response = service.oneshot(done(get("/"))).await.unwrap();
-        let collected = response.into_body().collect().await;
+        let collected = page_served_as_gzip(body).await.into_body().collect().await;
         assert!(collected.is_err(), "{case}: the body ended as if whole");
     }
 }
