@@ -117,6 +117,13 @@ fn get(path: &str) -> http::request::Builder {
         .header(ACCEPT_ENCODING, "gzip, br")
 }
 
+/// A script's `fetch`, not a page view.
+fn fetch(path: &str) -> http::request::Builder {
+    Request::get(path)
+        .header(HOST, "example.com")
+        .header("sec-fetch-dest", "empty")
+}
+
 fn done(req: http::request::Builder) -> Request<Full<Bytes>> {
     req.body(Full::new(Bytes::new())).unwrap()
 }
@@ -217,10 +224,8 @@ async fn navigations_are_asked_for_an_uncompressed_page() {
             .to_owned()
     };
     assert_eq!(saw(&send(&layer, done(get("/"))).await), "false");
-    let fetch = Request::get("/api")
-        .header("sec-fetch-dest", "empty")
-        .header(ACCEPT_ENCODING, "gzip");
-    assert_eq!(saw(&send(&layer, done(fetch)).await), "true");
+    let api = fetch("/api").header(ACCEPT_ENCODING, "gzip");
+    assert_eq!(saw(&send(&layer, done(api)).await), "true");
     let cookie = accepted_everything(&layer).await;
     let reply = send(&layer, done(get("/").header(COOKIE, &cookie))).await;
     assert_eq!(saw(&reply), "true", "nothing to block: compression is kept");
@@ -391,11 +396,9 @@ async fn a_copy_cached_before_the_layer_is_not_revalidated() {
     assert!(before.body.contains(NEUTRALISED_GA));
     // A `fetch` keeps the site's own tags: images, scripts and API responses are revalidated
     // with them.
-    let fetch = Request::get("/api")
-        .header("sec-fetch-dest", "empty")
-        .header(IF_NONE_MATCH, "\"v1\"");
+    let api = fetch("/api").header(IF_NONE_MATCH, "\"v1\"");
     assert_eq!(
-        send(&layer, done(fetch)).await.status,
+        send(&layer, done(api)).await.status,
         StatusCode::NOT_MODIFIED
     );
 }
@@ -410,11 +413,9 @@ async fn a_date_alone_does_not_revalidate_a_page() {
     assert_eq!(page.status, StatusCode::OK, "{:?}", page.headers);
     assert!(page.body.contains(NEUTRALISED_GA));
     // Other requests keep their dates.
-    let fetch = Request::get("/api")
-        .header("sec-fetch-dest", "empty")
-        .header(IF_MODIFIED_SINCE, date);
+    let api = fetch("/api").header(IF_MODIFIED_SINCE, date);
     assert_eq!(
-        send(&layer, done(fetch)).await.status,
+        send(&layer, done(api)).await.status,
         StatusCode::NOT_MODIFIED
     );
 }

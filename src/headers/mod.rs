@@ -183,11 +183,7 @@ fn expiry_of(value: &[u8]) -> Option<HeaderValue> {
     let (mut domain, mut path, mut same_site) = (None, None, None);
     let (mut secure, mut partitioned) = (false, false);
     for attribute in value[pair_end..].split(|b| *b == b';').skip(1) {
-        let (key, val) = match memchr::memchr(b'=', attribute) {
-            Some(eq) => (&attribute[..eq], &attribute[eq + 1..]),
-            None => (attribute, &[][..]),
-        };
-        let (key, val) = (key.trim_ascii(), val.trim_ascii());
+        let (key, val) = split_attribute(attribute);
         if key.eq_ignore_ascii_case(b"domain") {
             domain = Some(val);
         } else if key.eq_ignore_ascii_case(b"path") {
@@ -257,17 +253,24 @@ pub(crate) fn is_deletion(value: &HeaderValue) -> bool {
 /// Notes a `Max-Age` or `Expires` attribute (`name=value`, no white space before the name),
 /// keeping the earlier value when this one is not valid.
 fn note_lifetime(attribute: &[u8], max_age: &mut Option<i64>, expires: &mut Option<i64>) {
-    let (name, value) = match attribute.iter().position(|b| *b == b'=') {
-        Some(eq) => (&attribute[..eq], &attribute[eq + 1..]),
-        None => (attribute, &[][..]),
-    };
-    let (name, value) = (name.trim_ascii_end(), value.trim_ascii());
+    let (name, value) = split_attribute(attribute);
     if name.eq_ignore_ascii_case(b"max-age") {
         // RFC 6265bis 5.7.2: a Max-Age that is not an integer is ignored.
         *max_age = parse_max_age(value).or(*max_age);
     } else if name.eq_ignore_ascii_case(b"expires") {
         *expires = crate::time::parse_cookie_date(value).or(*expires);
     }
+}
+
+/// A cookie attribute's name and value (`name=value`, or a bare `name` with an empty value),
+/// trimmed of white space. A plain loop: attributes are a few bytes long, shorter than
+/// `memchr`'s setup.
+fn split_attribute(attribute: &[u8]) -> (&[u8], &[u8]) {
+    let (name, value) = match attribute.iter().position(|b| *b == b'=') {
+        Some(eq) => (&attribute[..eq], &attribute[eq + 1..]),
+        None => (attribute, &[][..]),
+    };
+    (name.trim_ascii(), value.trim_ascii())
 }
 
 /// Whether the lifetime read ends the cookie now: `Max-Age` decides when there is one.

@@ -281,19 +281,8 @@ impl Policy<'_> {
         // Several `type`s: the parser reads the first, but Chromium's preload scanner reads the
         // last and may fetch the URL whatever the first says.
         if tag.get_all(b"type").nth(1).is_some() {
-            let denied = urls
-                .iter()
-                .flat_map(|name| tag.get_all(name))
-                .find_map(|url| self.denied_url(url, base));
-            if let Some(category) = denied {
-                return match self.mode {
-                    BlockMode::Remove => Verdict::Remove,
-                    _ => Verdict::Replace(block_external_script(
-                        tag,
-                        urls,
-                        self.category_name(category),
-                    )),
-                };
+            if let Some(blocked) = self.block_denied_source(tag, base, urls) {
+                return blocked;
             }
         }
         match script_type(tag) {
@@ -332,20 +321,10 @@ impl Policy<'_> {
         urls: &[&'static [u8]],
         classifiable: bool,
     ) -> Verdict {
-        let mut external = false;
-        for url in urls.iter().flat_map(|name| tag.get_all(name)) {
-            external = true;
-            if let Some(category) = self.denied_url(url, base) {
-                if self.mode == BlockMode::Remove {
-                    return Verdict::Remove;
-                }
-                return Verdict::Replace(block_external_script(
-                    tag,
-                    urls,
-                    self.category_name(category),
-                ));
-            }
+        if let Some(blocked) = self.block_denied_source(tag, base, urls) {
+            return blocked;
         }
+        let external = urls.iter().any(|name| tag.find(name).is_some());
         match (external, self.hold_inline, classifiable) {
             (false, true, true) => Verdict::Inline { switched_on: None },
             // Text that cannot be classified, of a visitor who has not allowed everything
@@ -355,6 +334,28 @@ impl Policy<'_> {
             }
             _ => Verdict::Keep,
         }
+    }
+
+    /// A script whose URL (any of `urls`, duplicates included) a refused tracker serves:
+    /// removed, or written as a blocked script (see [`block_external_script`]).
+    fn block_denied_source(
+        &self,
+        tag: TagView<'_>,
+        base: &Base,
+        urls: &[&'static [u8]],
+    ) -> Option<Verdict> {
+        let category = urls
+            .iter()
+            .flat_map(|name| tag.get_all(name))
+            .find_map(|url| self.denied_url(url, base))?;
+        Some(match self.mode {
+            BlockMode::Remove => Verdict::Remove,
+            BlockMode::Neutralise => Verdict::Replace(block_external_script(
+                tag,
+                urls,
+                self.category_name(category),
+            )),
+        })
     }
 
     /// The categories a site-authored blocked script names, if it names any, all known.

@@ -550,7 +550,7 @@ impl<'a> TagView<'a> {
 
     /// The raw (not entity-decoded) value of the first attribute named `name`.
     pub(crate) fn get(&self, name: &[u8]) -> Option<&'a [u8]> {
-        self.find(name).map(|a| self.attr_value(a))
+        self.get_all(name).next()
     }
 
     /// The raw values of every attribute named `name`, duplicates included: the parser keeps
